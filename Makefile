@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+# ferrofs top-level Makefile. Kbuild (not this file) describes the module to the kernel build.
+#
+#   make demo     set up everything, then show ferrofs at work in a VM
+#   make check    set up everything, then run every test; ends with "N passed, N failed"
+#
+# Other targets: setup, kernel, module, tools, test-host, vm-test, fuzz, clean.
+# KDIR=<a Rust-enabled 6.12+ kernel build> builds the module against your own kernel.
+
+SHELL := /bin/bash
+ENV := . scripts/env.sh &&
+KDIR ?= $(shell . scripts/env.sh && kernel_build_dir)
+KMAKE := $(ENV) $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 ARCH=x86_64 RUSTC=/usr/bin/rustc BINDGEN=bindgen CONFIG_FERROFS_FS=m
+
+.PHONY: all setup kernel module tools test-host vm-test check demo fuzz clean
+
+all: module tools
+
+setup:
+	scripts/setup
+
+kernel:
+	scripts/build-kernel
+
+module:
+	@test -f $(KDIR)/Module.symvers -o -f $(KDIR)/.config || { echo "no kernel build at $(KDIR): run 'make kernel' or pass KDIR=" >&2; exit 1; }
+	$(KMAKE) modules
+
+tools:
+	$(ENV) cargo build --release --quiet -p ferrofs-tools
+
+test-host:
+	$(ENV) cargo test --workspace
+
+vm-test: module tools
+	scripts/vm -- tests/vm/run-all
+
+check:
+	scripts/check
+
+demo:
+	scripts/demo
+
+fuzz:
+	scripts/fuzz
+
+clean:
+	-$(KMAKE) clean
+	$(ENV) cargo clean

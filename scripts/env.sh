@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by every ferrofs script: one place for the cache location, PATH and toolchain variables.
+FERROFS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Everything large (kernel source, kernel builds) lives here, outside the repository.
+FERROFS_CACHE="${FERROFS_CACHE:-$HOME/.cache/ferrofs}"
+FERROFS_KVER=6.12
+# Debian's clang-19/lld-19 and rustc-web come first; cargo's bin (bindgen) and pip's scripts dir (vng) after.
+_pyscripts="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
+export PATH="/usr/lib/llvm-19/bin:/usr/bin:$HOME/.cargo/bin:${_pyscripts:+$_pyscripts:}$PATH"
+unset _pyscripts
+# The kernel must be built with Debian's rustc (it ships rust-src); the rustup one does not.
+KMAKE_VARS=(LLVM=1 ARCH=x86_64 RUSTC=/usr/bin/rustc BINDGEN=bindgen HOSTRUSTC=/usr/bin/rustc)
+kernel_src_dir() { echo "$FERROFS_CACHE/src/linux-source-$FERROFS_KVER"; }
+kernel_build_dir() {
+    local h
+    local v h
+    v=$(dpkg-query -W -f='${Version}' "linux-source-$FERROFS_KVER" 2>/dev/null || echo unknown)
+    h=$(sha256sum < "$FERROFS_ROOT/kernel/ferrofs.config" | cut -c1-16)
+    echo "$FERROFS_CACHE/build/linux-$v-$h"
+}

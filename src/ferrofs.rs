@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ferrofs: a copy-on-write filesystem on iomap.
+//!
+//! Layering: [`sys`] is the only raw FFI (bindgen output and the C shim); [`vfs`] holds the thin safe
+//! wrappers over it; everything else is safe Rust on top of those and of the shared on-disk format
+//! crate ([`format`], the same source that `mkfs.ferrofs` and `fsck.ferrofs` compile).
+
+use kernel::prelude::*;
+
+mod sys;
+mod vfs;
+mod superblock;
+
+module! {
+    type: Ferrofs,
+    name: "ferrofs",
+    author: "ferrofs developers",
+    description: "ferrofs copy-on-write filesystem",
+    license: "GPL",
+}
+
+static FS_TYPE: vfs::fs_type::StaticFsType = vfs::fs_type::StaticFsType::new();
+
+struct Ferrofs {
+    _reg: vfs::fs_type::Registration,
+}
+
+impl kernel::Module for Ferrofs {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let reg = vfs::fs_type::Registration::register::<superblock::FerroFs>(&FS_TYPE, module)?;
+        pr_info!("registered filesystem type ferrofs\n");
+        Ok(Ferrofs { _reg: reg })
+    }
+}
+
+impl Drop for Ferrofs {
+    fn drop(&mut self) {
+        pr_info!("unregistering filesystem type ferrofs\n");
+    }
+}
