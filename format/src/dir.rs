@@ -1,0 +1,154 @@
+//! Directory operations on the fs tree: lookup, link, unlink, readdir.
+//!
+//! A name lives in three items:
+//! * `DIR_ENTRY (dir, name_hash(name))`: list of [`DirEntry`] (names whose
+//!   hash collides share the item);
+//! * `DIR_INDEX (dir, index)`: one [`DirIndex`], readdir order, index >= 2;
+//! * `INODE_REF (child, dir)`: list of [`InodeRef`] (index, name).
+
+use super::error::FsError;
+use super::items::{check_name, name_hash, DirEntry, DirIndex, InodeRef};
+use super::key::{Key, DIR_ENTRY, DIR_INDEX, INODE_REF};
+use super::tree::{self, BlockStore, Root};
+
+/// First `DIR_INDEX` offset (0 and 1 are `.` and `..` in readdir).
+pub const FIRST_DIR_INDEX: u64 = 2;
+
+/// Result of a name lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// Child inode.
+    pub ino: u64,
+    /// File type.
+    pub ftype: u8,
+    /// Index of the name's `DIR_INDEX` item.
+    pub index: u64,
+}
+
+/// Looks `name` up in directory `dir`.
+pub fn lookup<S: BlockStore>(s: &mut S, root: &Root, dir: u64, name: &[u8]) -> Result<Option<Found>, FsError> {
+    check_name(name)?;
+    let it = match tree::lookup(s, root, &Key::new(dir, DIR_ENTRY, name_hash(name)))? {
+        None => return Ok(None),
+        Some(it) => it,
+    };
+    for e in DirEntry::iter(it.data(), it.block()) {
+        let (_, e) = e?;
+        if e.name == name {
+            return Ok(Some(Found { ino: e.ino, ftype: e.ftype, index: e.index }));
+        }
+    }
+    Ok(None)
+}
+
+/// The index the next name added to `dir` gets.
+pub fn next_index<S: BlockStore>(s: &mut S, root: &Root, dir: u64) -> Result<u64, FsError> {
+    match tree::search_le(s, root, &Key::new(dir, DIR_INDEX, u64::MAX))? {
+        Some(it) if it.key().objectid == dir && it.key().ty == DIR_INDEX => {
+            Ok(it.key().offset.checked_add(1).ok_or(FsError::TooBig)?.max(FIRST_DIR_INDEX))
+        }
+        _ => Ok(FIRST_DIR_INDEX),
+    }
+}
+
+/// Appends `len` bytes written by `f` to item `key`, creating it if absent.
+fn append<S: BlockStore>(s: &mut S, root: &mut Root, key: &Key, len: usize, f: impl FnOnce(&mut [u8]) -> Result<(), FsError>) -> Result<(), FsError> {
+    let old = match tree::lookup(s, root, key)? {
+        Some(it) => it.data().len(),
+        None => {
+            return tree::insert_with(s, root, key, len, f);
+        }
+    };
+    let new = old.checked_add(len).ok_or(FsError::TooBig)?;
+    tree::resize(s, root, key, new)?;
+    tree::update(s, root, key, |d| f(d.get_mut(old..).ok_or(FsError::Invalid("append out of range"))?))
+}
+
+/// Removes bytes `pos..pos+len` from item `key`, deleting it when empty.
+fn cut<S: BlockStore>(s: &mut S, root: &mut Root, key: &Key, pos: usize, len: usize) -> Result<(), FsError> {
+    let old = tree::lookup(s, root, key)?.ok_or(FsError::NotFound)?.data().len();
+    let end = pos.checked_add(len).filter(|&e| e <= old).ok_or(FsError::Invalid("cut out of range"))?;
+    if len == old {
+        return tree::delete(s, root, key);
+    }
+    tree::update(s, root, key, |d| {
+        d.copy_within(end.., pos);
+        Ok(())
+    })?;
+    tree::resize(s, root, key, old - len)
+}
+
+/// Adds `name` -> `child` to directory `dir`; returns the new index.
+/// Does not touch inode items (the caller updates nlink, sizes, times).
+pub fn link<S: BlockStore>(s: &mut S, root: &mut Root, dir: u64, name: &[u8], child: u64, ftype: u8) -> Result<u64, FsError> {
+    check_name(name)?;
+    if lookup(s, root, dir, name)?.is_some() {
+        return Err(FsError::Exists);
+    }
+    let index = next_index(s, root, dir)?;
+    let de = DirEntry { ino: child, index, ftype, name };
+    append(s, root, &Key::new(dir, DIR_ENTRY, name_hash(name)), de.len(), |d| de.write_to(d))?;
+    let di = DirIndex { ino: child, ftype, name };
+    tree::insert_with(s, root, &Key::new(dir, DIR_INDEX, index), di.len(), |d| di.write_to(d))?;
+    let r = InodeRef { index, name };
+    append(s, root, &Key::new(child, INODE_REF, dir), r.len(), |d| r.write_to(d))?;
+    Ok(index)
+}
+
+/// Removes `name` from directory `dir`; returns what it pointed to.
+pub fn unlink<S: BlockStore>(s: &mut S, root: &mut Root, dir: u64, name: &[u8]) -> Result<Found, FsError> {
+    check_name(name)?;
+    let dkey = Key::new(dir, DIR_ENTRY, name_hash(name));
+    let (found, pos, len) = {
+        let it = tree::lookup(s, root, &dkey)?.ok_or(FsError::NotFound)?;
+        let mut hit = None;
+        for e in DirEntry::iter(it.data(), it.block()) {
+            let (p, e) = e?;
+            if e.name == name {
+                hit = Some((Found { ino: e.ino, ftype: e.ftype, index: e.index }, p, e.len()));
+                break;
+            }
+        }
+        hit.ok_or(FsError::NotFound)?
+    };
+    cut(s, root, &dkey, pos, len)?;
+    tree::delete(s, root, &Key::new(dir, DIR_INDEX, found.index))?;
+    let rkey = Key::new(found.ino, INODE_REF, dir);
+    let hit = {
+        let it = tree::lookup(s, root, &rkey)?.ok_or(FsError::corrupt(0, "directory entry without inode ref"))?;
+        let mut hit = None;
+        for e in InodeRef::iter(it.data(), it.block()) {
+            let (p, e) = e?;
+            if e.index == found.index {
+                hit = Some((p, e.len()));
+                break;
+            }
+        }
+        hit.ok_or(FsError::corrupt(it.block(), "directory entry without inode ref"))?
+    };
+    cut(s, root, &rkey, hit.0, hit.1)?;
+    Ok(found)
+}
+
+/// Readdir step: the first entry of `dir` with index `>= pos`, as
+/// `(index, ino, ftype)`; the name is copied into `name_out` (>= 255 bytes)
+/// and its length returned last.
+pub fn readdir_next<S: BlockStore>(s: &mut S, root: &Root, dir: u64, pos: u64, name_out: &mut [u8]) -> Result<Option<(u64, u64, u8, usize)>, FsError> {
+    let it = match tree::search_ge(s, root, &Key::new(dir, DIR_INDEX, pos.max(FIRST_DIR_INDEX)))? {
+        Some(it) if it.key().objectid == dir && it.key().ty == DIR_INDEX => it,
+        _ => return Ok(None),
+    };
+    let di = DirIndex::parse(it.data(), it.block())?;
+    let n = di.name.len();
+    name_out.get_mut(..n).ok_or(FsError::Invalid("name buffer too small"))?.copy_from_slice(di.name);
+    Ok(Some((it.key().offset, di.ino, di.ftype, n)))
+}
+
+/// Parent directory of directory `ino` (from its single `INODE_REF`);
+/// the root directory is its own parent.
+pub fn parent_of<S: BlockStore>(s: &mut S, root: &Root, ino: u64) -> Result<Option<u64>, FsError> {
+    match tree::search_ge(s, root, &Key::new(ino, INODE_REF, 0))? {
+        Some(it) if it.key().objectid == ino && it.key().ty == INODE_REF => Ok(Some(it.key().offset)),
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,1 @@
+//! ferrofs userspace tools library.
