@@ -9,10 +9,12 @@ _pyscripts="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))
 export PATH="/usr/lib/llvm-19/bin:/usr/bin:$HOME/.cargo/bin:${_pyscripts:+$_pyscripts:}$PATH"
 unset _pyscripts
 # The kernel must be built with Debian's rustc (it ships rust-src); the rustup one does not.
-KMAKE_VARS=(LLVM=1 ARCH=x86_64 RUSTC=/usr/bin/rustc BINDGEN=bindgen HOSTRUSTC=/usr/bin/rustc)
+# FERROFS_RUSTC overrides it (the check uses that to prove a kernel without Rust is refused).
+KMAKE_VARS=(LLVM=1 ARCH=x86_64 "RUSTC=${FERROFS_RUSTC:-/usr/bin/rustc}" BINDGEN=bindgen HOSTRUSTC=/usr/bin/rustc)
 kernel_src_dir() { echo "$FERROFS_CACHE/src/linux-source-$FERROFS_KVER"; }
+# FERROFS_BUILD_DIR overrides the build directory.
 kernel_build_dir() {
-    local h
+    [ -z "${FERROFS_BUILD_DIR:-}" ] || { echo "$FERROFS_BUILD_DIR"; return; }
     local v h
     v=$(dpkg-query -W -f='${Version}' "linux-source-$FERROFS_KVER" 2>/dev/null || echo unknown)
     h=$(sha256sum < "$FERROFS_ROOT/kernel/ferrofs.config" | cut -c1-16)

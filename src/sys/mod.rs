@@ -13,6 +13,8 @@
     non_upper_case_globals,
     unreachable_pub,
     improper_ctypes,
+    unknown_lints,
+    unnecessary_transmutes,
     unsafe_op_in_unsafe_fn,
     clippy::all,
     clippy::undocumented_unsafe_blocks,
