@@ -1,1 +1,76 @@
-fn main() {}
+//! `fsck.ferrofs [-n|-y|-p|-a] [-f] [-v] DEVICE|FILE`
+//!
+//! Exit codes (fsck(8)): 0 clean, 1 errors corrected, 4 errors left
+//! uncorrected, 8 operational error, 16 usage error.
+
+use std::fs::OpenOptions;
+use std::process::exit;
+
+use ferrofs_tools::dev::FileDev;
+use ferrofs_tools::fsck::{check, Options};
+
+const USAGE: &str = "usage: fsck.ferrofs [-n | -y | -p | -a] [-f] [-v] DEVICE|FILE";
+
+fn main() {
+    let mut repair = false;
+    let mut verbose = false;
+    let mut target = None;
+    for a in std::env::args().skip(1) {
+        match a.as_str() {
+            "-n" => repair = false,
+            "-y" | "-p" | "-a" => repair = true,
+            "-f" | "-C0" => {}
+            "-v" => verbose = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                exit(0)
+            }
+            s if s.starts_with('-') => {
+                eprintln!("fsck.ferrofs: unknown option {s}\n{USAGE}");
+                exit(16)
+            }
+            _ if target.is_some() => {
+                eprintln!("{USAGE}");
+                exit(16)
+            }
+            _ => target = Some(a),
+        }
+    }
+    let Some(target) = target else {
+        eprintln!("{USAGE}");
+        exit(16)
+    };
+    let file = match OpenOptions::new().read(true).write(repair).open(&target) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("fsck.ferrofs: cannot open {target}: {e}");
+            exit(8)
+        }
+    };
+    let (report, _) = check(FileDev(file), &Options { repair, semantic: true });
+    for p in &report.problems {
+        let tag = match (&p.fix, repair) {
+            (Some(_), true) if report.fatal.is_none() => " [fixed]",
+            (Some(_), false) => " [fixable]",
+            _ => "",
+        };
+        println!("{}{tag}", p.msg);
+    }
+    if let Some(f) = &report.fatal {
+        eprintln!("fsck.ferrofs: {target}: {f}");
+    }
+    let code = report.exit_code();
+    if verbose || code != 0 {
+        println!(
+            "fsck.ferrofs: {target}: {} problem(s), {} fixed, {} inodes, {} tree nodes",
+            report.problems.len(),
+            report.fixed,
+            report.inodes,
+            report.nodes
+        );
+    }
+    if verbose && code == 0 {
+        println!("fsck.ferrofs: {target}: clean");
+    }
+    exit(code)
+}
