@@ -9,6 +9,7 @@
 use super::error::FsError;
 use super::items::{check_name, name_hash, DirEntry, DirIndex, InodeRef};
 use super::key::{Key, DIR_ENTRY, DIR_INDEX, INODE_REF};
+use super::layout::MAX_ITEM_DATA;
 use super::tree::{self, BlockStore, Root};
 
 /// First `DIR_INDEX` offset (0 and 1 are `.` and `..` in readdir).
@@ -79,6 +80,10 @@ fn cut<S: BlockStore>(s: &mut S, root: &mut Root, key: &Key, pos: usize, len: us
 }
 
 /// Adds `name` -> `child` to directory `dir`; returns the new index.
+/// Fails with [`FsError::TooManyLinks`] when the child's `INODE_REF` item
+/// for `dir` would exceed [`MAX_ITEM_DATA`] (many hard links of one inode
+/// in one directory), and with [`FsError::NoSpace`] when the names sharing
+/// one hash would (practically impossible); nothing is changed then.
 /// Does not touch inode items (the caller updates nlink, sizes, times).
 pub fn link<S: BlockStore>(s: &mut S, root: &mut Root, dir: u64, name: &[u8], child: u64, ftype: u8) -> Result<u64, FsError> {
     check_name(name)?;
@@ -87,11 +92,22 @@ pub fn link<S: BlockStore>(s: &mut S, root: &mut Root, dir: u64, name: &[u8], ch
     }
     let index = next_index(s, root, dir)?;
     let de = DirEntry { ino: child, index, ftype, name };
-    append(s, root, &Key::new(dir, DIR_ENTRY, name_hash(name)), de.len(), |d| de.write_to(d))?;
+    let r = InodeRef { index, name };
+    // check that both growing items stay within MAX_ITEM_DATA before
+    // changing anything
+    let dkey = Key::new(dir, DIR_ENTRY, name_hash(name));
+    let rkey = Key::new(child, INODE_REF, dir);
+    let cur_len = |s: &mut S, k: &Key| -> Result<usize, FsError> { Ok(tree::lookup(s, root, k)?.map_or(0, |it| it.data().len())) };
+    if cur_len(s, &dkey)? + de.len() > MAX_ITEM_DATA {
+        return Err(FsError::NoSpace);
+    }
+    if cur_len(s, &rkey)? + r.len() > MAX_ITEM_DATA {
+        return Err(FsError::TooManyLinks);
+    }
+    append(s, root, &dkey, de.len(), |d| de.write_to(d))?;
     let di = DirIndex { ino: child, ftype, name };
     tree::insert_with(s, root, &Key::new(dir, DIR_INDEX, index), di.len(), |d| di.write_to(d))?;
-    let r = InodeRef { index, name };
-    append(s, root, &Key::new(child, INODE_REF, dir), r.len(), |d| r.write_to(d))?;
+    append(s, root, &rkey, r.len(), |d| r.write_to(d))?;
     Ok(index)
 }
 

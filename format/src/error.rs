@@ -35,6 +35,8 @@ pub enum FsError {
     Invalid(&'static str),
     /// A value is too large for the format (maps to `EFBIG`).
     TooBig,
+    /// The item listing an inode's names in one directory is full (maps to `EMLINK`).
+    TooManyLinks,
     /// A name is longer than [`MAX_NAME_LEN`](super::layout::MAX_NAME_LEN) (maps to `ENAMETOOLONG`).
     NameTooLong,
 }
@@ -52,6 +54,7 @@ impl FsError {
             FsError::Exists => 17,
             FsError::TooBig => 27,
             FsError::NameTooLong => 36,
+            FsError::TooManyLinks => 31,
         }
     }
 
@@ -76,6 +79,7 @@ impl fmt::Display for FsError {
             FsError::Invalid(w) => write!(f, "invalid: {w}"),
             FsError::TooBig => write!(f, "too big"),
             FsError::NameTooLong => write!(f, "name too long"),
+            FsError::TooManyLinks => write!(f, "too many links"),
         }
     }
 }
