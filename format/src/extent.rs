@@ -70,11 +70,12 @@ pub fn dec_ref<S: BlockStore>(s: &mut S, ext: &mut Root, start: u64, blocks: u64
     let k = extent_key(start, blocks);
     let refs = tree::update(s, ext, &k, |d| {
         let mut it = ExtentItem::parse(d, start)?;
-        if it.refs > 1 {
+        let before = it.refs;
+        if before > 1 {
             it.refs -= 1;
             d.copy_from_slice(&it.to_bytes());
         }
-        Ok(it.refs)
+        Ok(before)
     })?;
     if refs == 1 {
         tree::delete(s, ext, &k)?;

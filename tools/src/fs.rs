@@ -194,7 +194,7 @@ impl<D: Device> Fs<D> {
     /// Writes `data` (a multiple of the block size) at `file_off` of `ino`
     /// into newly allocated extents; returns the bytes allocated.
     pub fn write_data(&mut self, ino: u64, file_off: u64, data: &[u8]) -> Result<u64, FsError> {
-        if data.len() % BLOCK_SIZE != 0 || file_off % BLOCK_SIZE_U64 != 0 {
+        if !data.len().is_multiple_of(BLOCK_SIZE) || !file_off.is_multiple_of(BLOCK_SIZE_U64) {
             return Err(FsError::Invalid("unaligned data write"));
         }
         let gen = self.generation();

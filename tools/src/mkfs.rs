@@ -273,3 +273,27 @@ fn copy_file<D: Device>(fs: &mut Fs<D>, path: &Path, ino: u64) -> Result<u64, St
     }
     Ok(allocated)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_uuids() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("16m"), Ok(16 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("3k"), Ok(3072));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("99999999999999999t").is_err());
+        let u = parse_uuid("01234567-89ab-cdef-0123-456789abcdef").unwrap();
+        assert_eq!(format_uuid(&u), "01234567-89ab-cdef-0123-456789abcdef");
+        assert!(parse_uuid("0123").is_err());
+        let r = random_uuid();
+        assert_eq!(r[6] >> 4, 4);
+        // glibc makedev(8, 1) and makedev(259, 65536)
+        assert_eq!(encode_rdev(0x801), 0x801);
+        let dev = (259u64 & 0xfff) << 8 | (65536 & 0xff) | ((65536u64 & !0xff) << 12);
+        assert_eq!(encode_rdev(dev), (259 << 8) | ((65536 & !0xff) << 12));
+    }
+}

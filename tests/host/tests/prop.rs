@@ -39,12 +39,12 @@ fn run(seed: u64, ops: u64) {
             0..=39 => {
                 let (k, v) = (rand_key(&mut r), rand_val(&mut r));
                 let res = tree::insert(&mut fs.store, &mut fs.fs_root, &k, &v);
-                if model.contains_key(&k) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = model.entry(k) {
+                    res.unwrap_or_else(|e| panic!("seed {seed} op {op}: insert {k:?} failed: {e}"));
+                    slot.insert(v);
+                } else {
                     assert_eq!(res, Err(FsError::Exists));
                     assert_eq!(fs.fs_root, root_before, "failed insert changed the root");
-                } else {
-                    res.unwrap_or_else(|e| panic!("seed {seed} op {op}: insert {k:?} failed: {e}"));
-                    model.insert(k, v);
                 }
             }
             40..=64 => {

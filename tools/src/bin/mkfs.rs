@@ -68,7 +68,7 @@ fn main() {
     };
     let total_blocks = bytes / BLOCK_SIZE_U64;
     if total_blocks < MIN_BLOCKS {
-        die(&format!("{target}: {bytes} bytes is too small; the minimum is {} MiB", MIN_BLOCKS * BLOCK_SIZE_U64 >> 20));
+        die(&format!("{target}: {bytes} bytes is too small; the minimum is {} MiB", (MIN_BLOCKS * BLOCK_SIZE_U64) >> 20));
     }
     if is_regular && dev_size < total_blocks * BLOCK_SIZE_U64 {
         dev.0.set_len(total_blocks * BLOCK_SIZE_U64).unwrap_or_else(|e| die(&format!("cannot extend {target}: {e}")));
