@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(r[6] >> 4, 4);
         // glibc makedev(8, 1) and makedev(259, 65536)
         assert_eq!(encode_rdev(0x801), 0x801);
-        let dev = (259u64 & 0xfff) << 8 | (65536 & 0xff) | ((65536u64 & !0xff) << 12);
-        assert_eq!(encode_rdev(dev), (259 << 8) | ((65536 & !0xff) << 12));
+        let makedev = |ma: u64, mi: u64| ((ma & 0xfff) << 8) | (mi & 0xff) | ((mi & !0xff) << 12) | ((ma & !0xfff) << 32);
+        assert_eq!(encode_rdev(makedev(259, 65536)), (259 << 8) | ((65536 & !0xff) << 12));
     }
 }
