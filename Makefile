@@ -26,8 +26,10 @@ module:
 	@test -f $(KDIR)/Module.symvers -o -f $(KDIR)/.config || { echo "no kernel build at $(KDIR): run 'make kernel' or pass KDIR=" >&2; exit 1; }
 	$(KMAKE) modules
 
+# The tools under their mkfs(8)/fsck(8) names in out/bin (the VM tests and the demo use them there).
 tools:
 	$(ENV) cargo build --release --quiet -p ferrofs-tools
+	tools/install.sh $(CURDIR)/out/bin $(CURDIR)/target/release
 
 test-host:
 	$(ENV) cargo test --workspace

@@ -8,9 +8,19 @@
 
 use kernel::prelude::*;
 
+mod dir;
+mod file;
+mod inode;
+mod store;
+mod superblock;
 mod sys;
 mod vfs;
-mod superblock;
+
+/// The on-disk format: the very source `mkfs.ferrofs`, `fsck.ferrofs` and the host tests compile.
+/// Its crate-level attributes (`no_std`, `forbid(unsafe_code)`) act as module attributes here.
+#[allow(unused_attributes, dead_code, unreachable_pub)]
+#[path = "../format/src/lib.rs"]
+pub mod format;
 
 module! {
     type: Ferrofs,

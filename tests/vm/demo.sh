@@ -6,7 +6,6 @@ step() { echo; echo "\$ $*"; "$@"; }
 echo "guest kernel: $(uname -r)"
 step insmod "$KO" || exit 1
 step grep -w ferrofs /proc/filesystems
-MKFS=$FERROFS_ROOT/target/release/mkfs.ferrofs
 if [ -x "$MKFS" ]; then
     step "$MKFS" -f -L demo "$TEST_DEV"
 else

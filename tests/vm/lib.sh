@@ -15,3 +15,11 @@ cleanup_ferrofs() {
     grep -qw ferrofs /proc/modules 2>/dev/null && rmmod ferrofs 2>/dev/null
     return 0
 }
+MKFS="$FERROFS_ROOT/out/bin/mkfs.ferrofs"
+FSCK="$FERROFS_ROOT/out/bin/fsck.ferrofs"
+need_tools() { [ -x "$MKFS" ] && [ -x "$FSCK" ] || fail "tools not built (make tools)"; }
+# mount_errno DEV [ro|rw] [OPTIONS]: mount on $MNT, print OK or the errno name.
+mount_errno() { mkdir -p "$MNT"; python3 "$FERROFS_ROOT/tests/vm/lib/mnt.py" "$1" "$MNT" "${2:-ro}" ${3:+"$3"}; }
+# dmesg_has TEXT: the kernel log since the test began contains TEXT.
+dmesg_has() { dmesg | tail -n +"${DMESG_START:-1}" | grep -qF -- "$1"; }
+mark_dmesg() { DMESG_START=$(( $(dmesg | wc -l) + 1 )); }

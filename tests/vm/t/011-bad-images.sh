@@ -1,0 +1,72 @@
+# Bad images and bad mounts get a clear error and no oops.
+. tests/vm/lib.sh
+need_tools
+load_ferrofs
+case_() { echo "--- $*"; mark_dmesg; }
+want() { # want EXPECTED GOT WHAT
+    [ "$1" = "$2" ] || fail "$3: expected $1, got $2"
+}
+
+case_ "wrong magic"
+dd if=/dev/zero of="$TEST_DEV" bs=1M count=4 conv=fsync status=none
+want EINVAL "$(mount_errno "$TEST_DEV")" "zeroed device"
+dmesg_has "not a ferrofs filesystem" || fail "no 'not a ferrofs filesystem' message"
+
+case_ "both superblocks fail their checksum"
+expect "$MKFS" -f "$TEST_DEV" >/dev/null
+expect python3 tests/vm/lib/fsimg.py corrupt-sb "$TEST_DEV" 16
+expect python3 tests/vm/lib/fsimg.py corrupt-sb "$TEST_DEV" 255
+want EUCLEAN "$(mount_errno "$TEST_DEV")" "both superblocks corrupt"
+dmesg_has "superblock checksum mismatch in block 16" || fail "no checksum message naming block 16"
+
+case_ "primary superblock corrupt: the backup is used, and said so"
+expect "$MKFS" -f "$TEST_DEV" >/dev/null
+expect python3 tests/vm/lib/fsimg.py corrupt-sb "$TEST_DEV" 16
+want OK "$(mount_errno "$TEST_DEV")" "primary corrupt, backup good"
+dmesg_has "using the backup at block 255" || fail "no message about using the backup"
+ls "$MNT" >/dev/null || fail "ls after mounting from the backup"
+expect umount "$MNT"
+
+case_ "unknown incompat feature"
+expect "$MKFS" -f "$TEST_DEV" >/dev/null
+expect python3 tests/vm/lib/fsimg.py set-incompat "$TEST_DEV" 5
+want EINVAL "$(mount_errno "$TEST_DEV")" "unknown incompat bit"
+dmesg_has "unknown incompat feature bit 5" || fail "no message naming the incompat bit"
+
+case_ "device smaller than the recorded size"
+rm -f /tmp/small.img; truncate -s 128M /tmp/small.img
+expect "$MKFS" -f /tmp/small.img >/dev/null
+truncate -s 64M /tmp/small.img
+loop=$(losetup -f --show /tmp/small.img) || fail "losetup"
+want EINVAL "$(mount_errno "$loop")" "truncated device"
+losetup -d "$loop"
+dmesg_has "blocks but the filesystem records" || fail "no message about the device size"
+
+case_ "read-write mount refused (no write support yet), unknown option refused"
+expect "$MKFS" -f "$TEST_DEV" >/dev/null
+want EROFS "$(mount_errno "$TEST_DEV" rw)" "rw mount"
+want EINVAL "$(mount_errno "$TEST_DEV" ro bogus_option)" "unknown mount option"
+dmesg_has "bogus_option" || fail "no message naming the unknown option"
+
+case_ "a corrupted tree node fails only the operations that meet it"
+SRC=/tmp/ferrofs-src
+[ -d "$SRC" ] || expect python3 tests/vm/lib/tree.py gen "$SRC"
+expect "$MKFS" -f -d "$SRC" "$TEST_DEV" >/dev/null
+want OK "$(mount_errno "$TEST_DEV")" "clean image"
+ino=$(stat -c %i "$MNT/bigdir")
+want_sum=$(sha256sum < "$MNT/big")
+expect umount "$MNT"
+# A leaf of the directory's DIR_INDEX items (96), which readdir walks.
+blk=$(python3 tests/vm/lib/fsimg.py corrupt-leaf-of "$TEST_DEV" "$ino" 96) || fail "could not corrupt a leaf of inode $ino"
+echo "corrupted leaf block $blk of inode $ino"
+want OK "$(mount_errno "$TEST_DEV")" "mount with a corrupt leaf"
+for i in 1 2; do
+    err=$(ls "$MNT/bigdir" 2>&1 >/dev/null)
+    echo "$err" | grep -q "Structure needs cleaning" || fail "readdir of the corrupt directory: '$err'"
+done
+dmesg_has "block $blk" || fail "no message naming block $blk"
+[ "$(sha256sum < "$MNT/big")" = "$want_sum" ] || fail "other files unreadable after meeting corruption"
+ls "$MNT/level0/level1" >/dev/null || fail "other directories unreadable after meeting corruption"
+expect umount "$MNT"
+expect rmmod ferrofs
+exit 0
