@@ -3,24 +3,35 @@
 set -u
 . tests/vm/lib.sh
 step() { echo; echo "\$ $*"; "$@"; }
-echo "guest kernel: $(uname -r)"
+echo "guest kernel: $(uname -r), lockdep: $(grep -o 'debug_locks: *1' /proc/lockdep_stats >/dev/null && echo on || echo off)"
+
+# Something to put on the filesystem: a few files, a directory, a symlink, a sparse file.
+SRC=/tmp/demo-src
+rm -rf "$SRC"; mkdir -p "$SRC/docs/deep"
+cp "$FERROFS_ROOT/README.md" "$SRC/docs/"
+echo "hello from ferrofs" > "$SRC/hello.txt"
+ln -s docs/README.md "$SRC/readme-link"
+head -c 300000 /dev/urandom > "$SRC/docs/deep/random.bin"
+truncate -s 8M "$SRC/sparse.img"; echo data | dd of="$SRC/sparse.img" bs=1 seek=4M conv=notrunc status=none
+
 step insmod "$KO" || exit 1
 step grep -w ferrofs /proc/filesystems
-if [ -x "$MKFS" ]; then
-    step "$MKFS" -f -L demo "$TEST_DEV"
-else
-    echo "(mkfs.ferrofs is not built yet)"
-fi
+step "$MKFS" -f -L demo -d "$SRC" "$TEST_DEV" || exit 1
 mkdir -p "$MNT"
-echo
-echo "\$ mount -t ferrofs $TEST_DEV $MNT"
-if mount -t ferrofs "$TEST_DEV" "$MNT"; then
-    step ls -la "$MNT"
-    step umount "$MNT"
-else
-    echo "mount failed: mounting is not implemented yet in this version of ferrofs (dmesg says:)"
-    dmesg | grep ferrofs: | tail -2
-fi
+step mount -t ferrofs -o ro "$TEST_DEV" "$MNT" || exit 1
+step grep ferrofs /proc/mounts
+step df -h "$MNT"
+step ls -laR "$MNT"
+step cat "$MNT/hello.txt"
+step readlink "$MNT/readme-link"
+step stat "$MNT/docs/deep/random.bin"
+echo; echo "\$ cmp: every byte of the copy against the source"
+cmp "$SRC/docs/deep/random.bin" "$MNT/docs/deep/random.bin" && echo identical
+step xfs_io -r -c fiemap "$MNT/sparse.img"
+echo; echo "\$ mount -o remount,rw $MNT   (writes are not implemented yet, so this is refused)"
+mount -o remount,rw "$MNT" || echo "refused, as it should be: ferrofs is read-only in this version"
+step umount "$MNT"
 step rmmod ferrofs
-step grep -cw ferrofs /proc/filesystems
+echo
+echo "Not there yet: writes (buffered and direct I/O), transactions, ordered extents, reflink."
 exit 0
