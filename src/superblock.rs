@@ -5,7 +5,7 @@
 use crate::format::{self, FsError, Root, Superblock};
 use crate::store::{ReadBlock, ReadStore};
 use crate::vfs::buffer::BufferHead;
-use crate::vfs::fs_type::{DirEmitter, FileSystem, Mapping, StatFs};
+use crate::vfs::fs_type::{enoparam, DirEmitter, FileSystem, Mapping, SeqFile, StatFs};
 use crate::vfs::inode::{Inode, InodeParams};
 use crate::vfs::sb::{NewSuperBlock, SuperBlock};
 use core::ffi::CStr;
@@ -18,9 +18,28 @@ pub(crate) const FERROFS_MAGIC: u64 = 0x4645_5252;
 /// The ferrofs filesystem type.
 pub(crate) struct FerroFs;
 
+/// Which superblock copy to mount from (`sb=` mount option).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum SbChoice {
+    /// The valid copy with the highest generation (default).
+    #[default]
+    Auto,
+    /// Only the primary at block 16 (`sb=primary`).
+    Primary,
+    /// Only the backup at block 255 (`sb=backup`), e.g. when the primary is valid but wrong.
+    Backup,
+}
+
+/// Mount options.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) sb: SbChoice,
+}
+
 /// Per-mount state: the superblock this mount runs on. Read-only for now, so it never changes.
 pub(crate) struct Info {
     pub(crate) sb: Superblock,
+    pub(crate) opts: Options,
 }
 
 impl Info {
@@ -62,21 +81,51 @@ impl FileSystem for FerroFs {
     const MAGIC: u64 = FERROFS_MAGIC;
     type Info = Info;
     type InodeData = ();
+    type Options = Options;
 
-    fn fill_super(sb: &NewSuperBlock<Self>) -> Result<(Info, u64)> {
+    fn parse_param(opts: &mut Options, key: &[u8], value: Option<&[u8]>) -> Result {
+        match (key, value) {
+            (b"sb", Some(b"auto")) => opts.sb = SbChoice::Auto,
+            (b"sb", Some(b"primary")) => opts.sb = SbChoice::Primary,
+            (b"sb", Some(b"backup")) => opts.sb = SbChoice::Backup,
+            (b"sb", _) => {
+                pr_err!("sb= takes auto, primary or backup\n");
+                return Err(code::EINVAL);
+            }
+            _ => return Err(enoparam()),
+        }
+        Ok(())
+    }
+
+    fn show_options(info: &Info, out: &mut SeqFile) {
+        match info.opts.sb {
+            SbChoice::Auto => {}
+            SbChoice::Primary => out.puts(c",sb=primary"),
+            SbChoice::Backup => out.puts(c",sb=backup"),
+        }
+    }
+
+    fn fill_super(sb: &NewSuperBlock<Self>, opts: &Options) -> Result<(Info, u64)> {
         let id = sb.id();
         if sb.set_blocksize(format::BLOCK_SIZE as u32).is_err() {
             pr_err!("{id}: device block size is larger than the 4096-byte filesystem block\n");
             return Err(code::EINVAL);
         }
-        let primary = read_super(sb, format::SUPER_BLOCK_NR);
-        let backup = read_super(sb, format::BACKUP_SUPER_BLOCK_NR);
+        let skipped = || Err(FsError::Unsupported("not chosen by the sb= mount option"));
+        let primary = match opts.sb {
+            SbChoice::Backup => skipped(),
+            _ => read_super(sb, format::SUPER_BLOCK_NR),
+        };
+        let backup = match opts.sb {
+            SbChoice::Primary => skipped(),
+            _ => read_super(sb, format::BACKUP_SUPER_BLOCK_NR),
+        };
         let chosen = match (&primary, &backup) {
             (Err(FsError::BadMagic), Err(FsError::BadMagic)) => {
                 pr_err!("{id}: not a ferrofs filesystem (no ferrofs magic in either superblock)\n");
                 return Err(code::EINVAL);
             }
-            (Err(pe), Ok(_)) => {
+            (Err(pe), Ok(_)) if opts.sb == SbChoice::Auto => {
                 pr_warn!(
                     "{id}: primary superblock (block {}) unusable: {pe}; using the backup at block {}\n",
                     format::SUPER_BLOCK_NR,
@@ -117,7 +166,8 @@ impl FileSystem for FerroFs {
         }
         let root = s.root_dir;
         pr_info!("{id}: mounted read-only, generation {}, {} blocks\n", s.generation, s.total_blocks);
-        Ok((Info { sb: s }, root))
+        let opts = Options { sb: opts.sb };
+        Ok((Info { sb: s, opts }, root))
     }
 
     fn reconfigure(rdonly: bool) -> Result {

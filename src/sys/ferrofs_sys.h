@@ -51,6 +51,9 @@ struct kmem_cache *ferrofs_shim_kmem_cache_create(const char *name, unsigned int
 void *ferrofs_shim_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache);
 void ferrofs_shim_report(struct super_block *sb, const char *msg, u64 block, int err);
 void ferrofs_shim_set_special(struct inode *inode, umode_t mode, u64 rdev);
+struct inode *ferrofs_shim_folio_inode(struct folio *folio, loff_t *pos, size_t *len);
+void ferrofs_shim_seq_puts(struct seq_file *m, const char *s);
+const char *ferrofs_shim_param_string(struct fs_parameter *param);
 const unsigned char *ferrofs_shim_dentry_name(struct dentry *dentry, unsigned int *len);
 
 #endif

@@ -83,3 +83,22 @@ const unsigned char *ferrofs_shim_dentry_name(struct dentry *dentry, unsigned in
 	*len = dentry->d_name.len;
 	return dentry->d_name.name;
 }
+
+/* The value of a "key=value" mount parameter; NULL for a bare flag or a non-string value. */
+const char *ferrofs_shim_param_string(struct fs_parameter *param)
+{
+	return param->type == fs_value_is_string ? param->string : NULL;
+}
+
+void ferrofs_shim_seq_puts(struct seq_file *m, const char *s)
+{
+	seq_puts(m, s);
+}
+
+/* The inode a page-cache folio belongs to, and the file range it covers. */
+struct inode *ferrofs_shim_folio_inode(struct folio *folio, loff_t *pos, size_t *len)
+{
+	*pos = folio_pos(folio);
+	*len = folio_size(folio);
+	return folio->mapping->host;
+}

@@ -52,9 +52,16 @@ pub(crate) trait FileSystem: Sized + 'static {
     type Info: Send + Sync;
     /// Per-inode state, beside the VFS inode.
     type InodeData: Send + Sync;
+    /// Mount options, parsed from `fs_parameter`s into the mount context.
+    type Options: Default + Send + Sync;
 
+    /// Parses one mount parameter (`key` or `key=value`). `Err(ENOPARAM)` for an unknown key lets
+    /// the VFS refuse it with "Unknown parameter".
+    fn parse_param(opts: &mut Self::Options, key: &[u8], value: Option<&[u8]>) -> Result;
     /// Reads and checks the on-disk superblock; returns the mount state and the root inode number.
-    fn fill_super(sb: &NewSuperBlock<Self>) -> Result<(Self::Info, u64)>;
+    fn fill_super(sb: &NewSuperBlock<Self>, opts: &Self::Options) -> Result<(Self::Info, u64)>;
+    /// Writes the options that differ from the defaults, each as `,key[=value]`.
+    fn show_options(info: &Self::Info, out: &mut SeqFile);
     /// A remount; `rdonly` is the requested state.
     fn reconfigure(rdonly: bool) -> Result;
     /// Reads inode `ino` from disk.
@@ -106,6 +113,26 @@ impl DirEmitter {
         }
         true
     }
+}
+
+/// The `seq_file` of `/proc/mounts` being written by `show_options`.
+///
+/// # Invariants
+///
+/// `0` is a valid `seq_file` for the duration of a `show_options` call.
+pub(crate) struct SeqFile(*mut sys::seq_file);
+
+impl SeqFile {
+    /// Appends `s`.
+    pub(crate) fn puts(&mut self, s: &CStr) {
+        // SAFETY: valid seq_file (type invariant); `s` is NUL-terminated.
+        unsafe { sys::ferrofs_shim_seq_puts(self.0, s.as_ptr()) };
+    }
+}
+
+/// `ENOPARAM`: "not a parameter of this filesystem" (kernel-internal errno 519).
+pub(crate) fn enoparam() -> kernel::error::Error {
+    kernel::error::Error::from_errno(-519)
 }
 
 /// A mount context (`struct fs_context`) being set up.
@@ -189,8 +216,60 @@ impl Drop for Registration {
 
 unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut sys::fs_context) -> c_int {
     let ops: &'static sys::fs_context_operations = &ContextOps::<T>::OPS;
-    // SAFETY: the VFS passes a valid new context; the ops table is static.
-    unsafe { (*fc).ops = ops };
+    let opts = match KBox::new(T::Options::default(), GFP_KERNEL) {
+        Ok(o) => o,
+        Err(_) => return code::ENOMEM.to_errno(),
+    };
+    // SAFETY: the VFS passes a valid new context; the ops table is static; `fs_private` owns the
+    // options until `free` (called for every context, also on failure).
+    unsafe {
+        (*fc).ops = ops;
+        (*fc).fs_private = KBox::into_raw(opts).cast();
+    }
+    0
+}
+
+/// The options in a context's `fs_private`.
+///
+/// # Safety
+///
+/// `fc` must be a valid context set up by `init_fs_context::<T>`, not yet freed.
+unsafe fn options<'a, T: FileSystem>(fc: *mut sys::fs_context) -> Option<&'a mut T::Options> {
+    // SAFETY: `fs_private` is NULL or our boxed options (caller); the VFS serialises context calls.
+    unsafe { (*fc).fs_private.cast::<T::Options>().as_mut() }
+}
+
+unsafe extern "C" fn free_fs_context<T: FileSystem>(fc: *mut sys::fs_context) {
+    // SAFETY: `fs_private` is NULL or the box from init_fs_context, freed exactly once here.
+    unsafe {
+        let p = (*fc).fs_private.cast::<T::Options>();
+        (*fc).fs_private = core::ptr::null_mut();
+        if !p.is_null() {
+            drop(KBox::from_raw(p));
+        }
+    }
+}
+
+unsafe extern "C" fn parse_param<T: FileSystem>(fc: *mut sys::fs_context, param: *mut sys::fs_parameter) -> c_int {
+    // SAFETY: valid context and parameter from the VFS; key and value are NUL-terminated strings
+    // that live across the call.
+    unsafe {
+        let Some(opts) = options::<T>(fc) else {
+            return code::EINVAL.to_errno();
+        };
+        let key = CStr::from_ptr((*param).key).to_bytes();
+        let v = sys::ferrofs_shim_param_string(param);
+        let value = if v.is_null() { None } else { Some(CStr::from_ptr(v).to_bytes()) };
+        to_c(T::parse_param(opts, key, value))
+    }
+}
+
+pub(crate) unsafe extern "C" fn show_options<T: FileSystem>(seq: *mut sys::seq_file, root: *mut sys::dentry) -> c_int {
+    // SAFETY: `root` belongs to a mounted superblock of ours; `seq` is valid for the call.
+    unsafe {
+        let sb = SuperBlock::<T>::from_raw((*root).d_sb);
+        T::show_options(sb.info(), &mut SeqFile(seq));
+    }
     0
 }
 
@@ -198,11 +277,11 @@ struct ContextOps<T>(core::marker::PhantomData<T>);
 
 impl<T: FileSystem> ContextOps<T> {
     const OPS: sys::fs_context_operations = sys::fs_context_operations {
-        free: None,
+        free: Some(free_fs_context::<T>),
         dup: None,
-        // No parameters of our own: the VFS handles `ro`/`rw` and `source` and refuses anything
-        // else with "Unknown parameter".
-        parse_param: None,
+        // The VFS handles `ro`/`rw` and `source` itself; the rest comes here, and what we do not
+        // know is refused with "Unknown parameter".
+        parse_param: Some(parse_param::<T>),
         parse_monolithic: None,
         get_tree: Some(get_tree::<T>),
         reconfigure: Some(reconfigure::<T>),
@@ -220,10 +299,13 @@ unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut sys::fs_context) -> c_i
     to_c(T::reconfigure(fc.sb_flags() as u64 & sys::FERROFS_SB_RDONLY as u64 != 0))
 }
 
-unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, _fc: *mut sys::fs_context) -> c_int {
-    // SAFETY: get_tree_bdev passes a new, locked superblock with its device open.
-    let new = unsafe { NewSuperBlock::<T>::from_raw(sb) };
-    let (info, root_ino) = match T::fill_super(&new) {
+unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, fc: *mut sys::fs_context) -> c_int {
+    // SAFETY: get_tree_bdev passes a new, locked superblock with its device open, and our context.
+    let (new, opts) = unsafe { (NewSuperBlock::<T>::from_raw(sb), options::<T>(fc)) };
+    let Some(opts) = opts else {
+        return code::EINVAL.to_errno();
+    };
+    let (info, root_ino) = match T::fill_super(&new, opts) {
         Ok(v) => v,
         Err(e) => return e.to_errno(),
     };

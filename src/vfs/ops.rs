@@ -26,6 +26,7 @@ impl<T: FileSystem> Tables<T> {
         alloc_inode: Some(alloc_inode::<T>),
         free_inode: Some(free_inode::<T>),
         statfs: Some(statfs::<T>),
+        show_options: Some(super::fs_type::show_options::<T>),
         ..zeroed()
     };
     pub(crate) const DIR_INODE_OPS: sys::inode_operations = sys::inode_operations {
@@ -135,6 +136,19 @@ unsafe extern "C" fn fiemap<T: FileSystem>(
 }
 
 unsafe extern "C" fn read_folio<T: FileSystem>(_file: *mut sys::file, folio: *mut sys::folio) -> c_int {
+    // iomap_read_folio() returns 0 whatever happens and the page cache then reports EIO. Map the
+    // folio's range first, so that corrupt metadata reaches the reader as EUCLEAN (and I/O errors on
+    // metadata as EIO) instead of every failure looking like a media error.
+    let (mut pos, mut len): (sys::loff_t, usize) = (0, 0);
+    // SAFETY: the VFS passes a locked folio of one of our regular files; its mapping is set.
+    let inode = unsafe { sys::ferrofs_shim_folio_inode(folio, &mut pos, &mut len) };
+    // SAFETY: the host of a folio of ours is an initialised inode of ours, pinned by the folio lock.
+    let r = T::map_blocks(unsafe { Inode::<T>::from_raw(inode) }, pos.max(0) as u64, len as u64);
+    if let Err(e) = r {
+        // SAFETY: read_folio must unlock the folio it fails.
+        unsafe { sys::folio_unlock(folio) };
+        return e.to_errno();
+    }
     // SAFETY: a locked folio of one of our regular files; iomap reads it through our mapping.
     unsafe { sys::iomap_read_folio(folio, &Tables::<T>::IOMAP_OPS) }
 }

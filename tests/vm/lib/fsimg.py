@@ -6,6 +6,8 @@
     fsimg.py corrupt-sb DEV BLOCK        flip a byte of the superblock copy at BLOCK (checksum now wrong)
     fsimg.py corrupt-leaf-of DEV INO TYPE  flip a byte in a reachable fs-tree leaf holding only items of
                                          INO with key type TYPE (96 = DIR_INDEX); prints the block number
+    fsimg.py corrupt-leaf-with DEV INO TYPE  the same for the leaf holding the first item of INO with key
+                                         type TYPE (108 = EXTENT_DATA), whatever else it holds
 """
 import struct
 import sys
@@ -80,13 +82,14 @@ def leaves(f, blk, level):
         yield from leaves(f, child, level - 1)
 
 
-def corrupt_leaf_of(dev, ino, ty):
+def corrupt_leaf_of(dev, ino, ty, only=True):
     with open(dev, "r+b") as f:
         sb = rd(f, 16)
         root = struct.unpack_from("<Q", sb, 152)[0]
         level = sb[184]
         for blk, keys in leaves(f, root, level):
-            if keys and all(k[0] == ino and k[1] == ty for k in keys):
+            mine = [k[0] == ino and k[1] == ty for k in keys]
+            if keys and (all(mine) if only else any(mine)):
                 b = rd(f, blk)
                 b[BS - 8] ^= 0xFF
                 wr(f, blk, b)
@@ -104,6 +107,8 @@ def main(argv):
         corrupt_sb(argv[2], int(argv[3]))
     elif cmd == "corrupt-leaf-of":
         return corrupt_leaf_of(argv[2], int(argv[3]), int(argv[4]))
+    elif cmd == "corrupt-leaf-with":
+        return corrupt_leaf_of(argv[2], int(argv[3]), int(argv[4]), only=False)
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -48,6 +48,18 @@ want EROFS "$(mount_errno "$TEST_DEV" rw)" "rw mount"
 want EINVAL "$(mount_errno "$TEST_DEV" ro bogus_option)" "unknown mount option"
 dmesg_has "bogus_option" || fail "no message naming the unknown option"
 
+case_ "sb= mount option picks the superblock copy and shows in /proc/mounts"
+expect "$MKFS" -f "$TEST_DEV" >/dev/null
+want OK "$(mount_errno "$TEST_DEV" ro sb=backup)" "sb=backup"
+grep -E "^$TEST_DEV $MNT ferrofs ro,.*sb=backup" /proc/mounts || fail "/proc/mounts does not show sb=backup"
+expect umount "$MNT"
+want OK "$(mount_errno "$TEST_DEV" ro sb=auto)" "sb=auto"
+grep "sb=" /proc/mounts && fail "/proc/mounts shows the default sb=auto"
+expect umount "$MNT"
+want EINVAL "$(mount_errno "$TEST_DEV" ro sb=sideways)" "sb=sideways"
+expect python3 tests/vm/lib/fsimg.py corrupt-sb "$TEST_DEV" 16
+want EUCLEAN "$(mount_errno "$TEST_DEV" ro sb=primary)" "sb=primary with a corrupt primary"
+
 case_ "a corrupted tree node fails only the operations that meet it"
 SRC=/tmp/ferrofs-src
 [ -d "$SRC" ] || expect python3 tests/vm/lib/tree.py gen "$SRC"
@@ -67,6 +79,19 @@ done
 dmesg_has "block $blk" || fail "no message naming block $blk"
 [ "$(sha256sum < "$MNT/big")" = "$want_sum" ] || fail "other files unreadable after meeting corruption"
 ls "$MNT/level0/level1" >/dev/null || fail "other directories unreadable after meeting corruption"
+expect umount "$MNT"
+
+case_ "a corrupted extent leaf fails the file read that meets it, not the mount"
+expect "$MKFS" -f -d "$SRC" "$TEST_DEV" >/dev/null
+want OK "$(mount_errno "$TEST_DEV")" "clean image"
+ino=$(stat -c %i "$MNT/big")
+exec 3<"$MNT/big"   # the inode is read now; no data is read before the corruption
+blk=$(python3 tests/vm/lib/fsimg.py corrupt-leaf-with "$TEST_DEV" "$ino" 108) || fail "could not corrupt the extent leaf"
+echo "corrupted leaf block $blk holding the extents of inode $ino"
+err=$(cat <&3 2>&1 >/dev/null)
+exec 3<&-
+echo "$err" | grep -q "Structure needs cleaning" || fail "read through a corrupt extent leaf: '$err'"
+dmesg_has "block $blk" || fail "no message naming block $blk"
 expect umount "$MNT"
 expect rmmod ferrofs
 exit 0
