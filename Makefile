@@ -12,7 +12,7 @@ ENV := . scripts/env.sh &&
 KDIR ?= $(shell . scripts/env.sh && kernel_build_dir)
 KMAKE := $(ENV) $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 ARCH=x86_64 RUSTC=/usr/bin/rustc BINDGEN=bindgen CONFIG_FERROFS_FS=m
 
-.PHONY: all setup kernel module tools test-host vm-test check demo fuzz clean
+.PHONY: all setup kernel module tools install-tools test-host vm-test check demo fuzz clean
 
 all: module tools
 
@@ -30,6 +30,10 @@ module:
 tools:
 	$(ENV) cargo build --release --quiet -p ferrofs-tools
 	tools/install.sh $(CURDIR)/out/bin $(CURDIR)/target/release
+
+# mkfs.ferrofs and fsck.ferrofs into $(DESTDIR)/usr/local/sbin, so `mkfs -t ferrofs` finds them.
+install-tools: tools
+	tools/install.sh $(DESTDIR)/usr/local/sbin $(CURDIR)/target/release
 
 test-host:
 	$(ENV) cargo test --workspace
