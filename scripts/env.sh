@@ -4,9 +4,11 @@ FERROFS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Everything large (kernel source, kernel builds) lives here, outside the repository.
 FERROFS_CACHE="${FERROFS_CACHE:-$HOME/.cache/ferrofs}"
 FERROFS_KVER=6.12
-# Debian's clang-19/lld-19 and rustc-web come first; cargo's bin (bindgen) and pip's scripts dir (vng) after.
+# Debian's clang-19/lld-19 come first (LLVM=1 finds clang and ld.lld on PATH); then cargo's bin
+# (bindgen, and the rustup toolchain that builds the host tools and tests) and pip's scripts dir (vng).
+# The kernel and the module are built with Debian's rustc through RUSTC= below, never through PATH.
 _pyscripts="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
-export PATH="/usr/lib/llvm-19/bin:/usr/bin:$HOME/.cargo/bin:${_pyscripts:+$_pyscripts:}$PATH"
+export PATH="/usr/lib/llvm-19/bin:$HOME/.cargo/bin:${_pyscripts:+$_pyscripts:}$PATH"
 unset _pyscripts
 # The kernel must be built with Debian's rustc (it ships rust-src); the rustup one does not.
 # FERROFS_RUSTC overrides it (the check uses that to prove a kernel without Rust is refused).
