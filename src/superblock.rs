@@ -133,6 +133,13 @@ impl FileSystem for FerroFs {
                 );
                 format::superblock::choose(primary, backup)
             }
+            (Ok(_), Err(be)) if opts.sb == SbChoice::Auto => {
+                pr_warn!(
+                    "{id}: backup superblock (block {}) unusable: {be}; fsck.ferrofs -y rewrites it\n",
+                    format::BACKUP_SUPER_BLOCK_NR
+                );
+                format::superblock::choose(primary, backup)
+            }
             _ => format::superblock::choose(primary, backup),
         };
         let s = match chosen {

@@ -27,6 +27,15 @@ dmesg_has "using the backup at block 255" || fail "no message about using the ba
 ls "$MNT" >/dev/null || fail "ls after mounting from the backup"
 expect umount "$MNT"
 
+case_ "backup superblock corrupt: mounted from the primary, and the backup's state is said"
+expect "$MKFS" -f "$TEST_DEV" >/dev/null
+expect python3 tests/vm/lib/fsimg.py corrupt-sb "$TEST_DEV" 255
+want OK "$(mount_errno "$TEST_DEV")" "backup corrupt, primary good"
+dmesg_has "backup superblock (block 255) unusable" || fail "no message about the unusable backup"
+expect umount "$MNT"
+"$FSCK" -y "$TEST_DEV"; [ $? = 1 ] || fail "fsck -y did not report the backup superblock as corrected"
+expect "$FSCK" -n "$TEST_DEV"
+
 case_ "unknown incompat feature"
 expect "$MKFS" -f "$TEST_DEV" >/dev/null
 expect python3 tests/vm/lib/fsimg.py set-incompat "$TEST_DEV" 5
