@@ -19,7 +19,12 @@ MKFS="$FERROFS_ROOT/out/bin/mkfs.ferrofs"
 FSCK="$FERROFS_ROOT/out/bin/fsck.ferrofs"
 need_tools() { [ -x "$MKFS" ] && [ -x "$FSCK" ] || fail "tools not built (make tools)"; }
 # mount_errno DEV [ro|rw] [OPTIONS]: mount on $MNT, print OK or the errno name.
-mount_errno() { mkdir -p "$MNT"; python3 "$FERROFS_ROOT/tests/vm/lib/mnt.py" "$1" "$MNT" "${2:-ro}" ${3:+"$3"}; }
+MNT_HELPER=/tmp/ferrofs-mnt-helper
+mount_errno() {
+    [ -x "$MNT_HELPER" ] || gcc -O2 -o "$MNT_HELPER" "$FERROFS_ROOT/tests/vm/lib/mnt.c" || fail "building the mount helper"
+    mkdir -p "$MNT"
+    "$MNT_HELPER" "$1" "$MNT" "${2:-ro}" ${3:+"$3"}
+}
 # dmesg_has TEXT: the kernel log since the test began contains TEXT.
 dmesg_has() { dmesg | tail -n +"${DMESG_START:-1}" | grep -qF -- "$1"; }
 mark_dmesg() { DMESG_START=$(( $(dmesg | wc -l) + 1 )); }
