@@ -19,7 +19,7 @@ step grep -w ferrofs /proc/filesystems
 step "$MKFS" -f -L demo -d "$SRC" "$TEST_DEV" || exit 1
 mkdir -p "$MNT"
 step mount -t ferrofs -o ro "$TEST_DEV" "$MNT" || exit 1
-step grep ferrofs /proc/mounts
+step grep " ferrofs " /proc/mounts
 step df -h "$MNT"
 step ls -laR "$MNT"
 step cat "$MNT/hello.txt"
