@@ -119,6 +119,18 @@ pub fn read_node<S: BlockStore>(s: &mut S, blk: u64, owner: u64, level: u8, gen:
     Ok(b)
 }
 
+/// Moves items `from..n` of leaf `lb` (block `leaf`) to the end of leaf `rb`, then truncates `lb`
+/// to `from` items: the move half of a leaf split.
+fn move_leaf_tail(lb: &mut [u8], rb: &mut [u8], from: usize, n: usize, leaf: u64) -> Result<(), FsError> {
+    for j in from..n {
+        let (kj, o, sz) = node::leaf_item(lb, j)?;
+        let d = lb.get(o..o + sz).ok_or(FsError::corrupt(leaf, "leaf item data out of bounds"))?;
+        let rn = node::nritems(rb);
+        node::leaf_insert(rb, rn, &kj, d)?;
+    }
+    node::leaf_truncate(lb, from)
+}
+
 /// Creates an empty tree (one empty leaf) and returns its root.
 pub fn create<S: BlockStore>(s: &mut S, owner: u64) -> Result<Root, FsError> {
     let gen = s.generation();
@@ -408,13 +420,7 @@ fn split_leaf_insert<S: BlockStore>(s: &mut S, owner: u64, leaf: u64, slot: usiz
     let (rblk, mut rb) = s.alloc_meta()?;
     node::init(rb.as_mut(), rblk, cur, owner, 0)?;
     let first_moved = if slot < k { k - 1 } else { k };
-    for j in first_moved..n {
-        let (kj, o, sz) = node::leaf_item(lb.as_ref(), j)?;
-        let d = lb.as_ref().get(o..o + sz).ok_or(FsError::corrupt(leaf, "leaf item data out of bounds"))?;
-        let rn = node::nritems(rb.as_ref());
-        node::leaf_insert(rb.as_mut(), rn, &kj, d)?;
-    }
-    node::leaf_truncate(lb.as_mut(), first_moved)?;
+    move_leaf_tail(lb.as_mut(), rb.as_mut(), first_moved, n, leaf)?;
     if slot < k {
         node::leaf_insert(lb.as_mut(), slot, key, data)?;
     } else {
@@ -732,13 +738,7 @@ fn split_leaf_resize<S: BlockStore>(s: &mut S, owner: u64, leaf: u64, slot: usiz
     let (k, _) = best.ok_or(FsError::TooBig)?;
     let (rblk, mut rb) = s.alloc_meta()?;
     node::init(rb.as_mut(), rblk, cur, owner, 0)?;
-    for j in k..n {
-        let (kj, o, sz) = node::leaf_item(lb.as_ref(), j)?;
-        let d = lb.as_ref().get(o..o + sz).ok_or(FsError::corrupt(leaf, "leaf item data out of bounds"))?;
-        let rn = node::nritems(rb.as_ref());
-        node::leaf_insert(rb.as_mut(), rn, &kj, d)?;
-    }
-    node::leaf_truncate(lb.as_mut(), k)?;
+    move_leaf_tail(lb.as_mut(), rb.as_mut(), k, n, leaf)?;
     if slot < k {
         node::leaf_resize(lb.as_mut(), slot, new_len)?;
     } else {
