@@ -19,6 +19,7 @@
 #include <linux/iomap.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -49,7 +50,9 @@ bool ferrofs_shim_dir_emit_dots(struct file *file, struct dir_context *ctx);
 struct kmem_cache *ferrofs_shim_kmem_cache_create(const char *name, unsigned int size, unsigned int align,
 						  void (*ctor)(void *));
 void *ferrofs_shim_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache);
-void ferrofs_shim_report(struct super_block *sb, const char *msg, u64 block, int err);
+void *ferrofs_shim_ratelimit_alloc(void);
+void ferrofs_shim_ratelimit_free(void *rs);
+void ferrofs_shim_report(struct super_block *sb, void *rs, const char *msg, u64 block, int err);
 void ferrofs_shim_set_special(struct inode *inode, umode_t mode, u64 rdev);
 struct inode *ferrofs_shim_folio_inode(struct folio *folio, loff_t *pos, size_t *len);
 void ferrofs_shim_seq_puts(struct seq_file *m, const char *s);

@@ -67,10 +67,28 @@ void *ferrofs_shim_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cac
 	return alloc_inode_sb(sb, cache, GFP_KERNEL);
 }
 
-/* Rate-limited: a corrupted node met by every lookup must not flood the log. */
-void ferrofs_shim_report(struct super_block *sb, const char *msg, u64 block, int err)
+/*
+ * Rate-limited per superblock: a corrupted node met by every lookup must not flood the log, nor
+ * silence the messages of another filesystem.
+ */
+void *ferrofs_shim_ratelimit_alloc(void)
 {
-	pr_err_ratelimited("ferrofs (%s): %s (block %llu, error %d)\n", sb->s_id, msg, block, err);
+	struct ratelimit_state *rs = kzalloc(sizeof(*rs), GFP_KERNEL);
+
+	if (rs)
+		ratelimit_state_init(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
+	return rs;
+}
+
+void ferrofs_shim_ratelimit_free(void *rs)
+{
+	kfree(rs);
+}
+
+void ferrofs_shim_report(struct super_block *sb, void *rs, const char *msg, u64 block, int err)
+{
+	if (__ratelimit((struct ratelimit_state *)rs))
+		pr_err("ferrofs (%s): %s (block %llu, error %d)\n", sb->s_id, msg, block, err);
 }
 
 void ferrofs_shim_set_special(struct inode *inode, umode_t mode, u64 rdev)

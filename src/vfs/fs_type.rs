@@ -4,7 +4,7 @@
 
 use super::inode::{self, iget, Inode, InodeParams};
 use super::ops::Tables;
-use super::sb::{NewSuperBlock, SuperBlock};
+use super::sb::{NewSuperBlock, Ratelimit, SbState, SuperBlock};
 use super::to_c;
 use crate::sys;
 use core::cell::UnsafeCell;
@@ -309,7 +309,11 @@ unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, fc: *m
         Ok(v) => v,
         Err(e) => return e.to_errno(),
     };
-    let info = match KBox::new(info, GFP_KERNEL) {
+    let rl = match Ratelimit::new() {
+        Ok(r) => r,
+        Err(e) => return e.to_errno(),
+    };
+    let info = match KBox::new(SbState { rl, info }, GFP_KERNEL) {
         Ok(b) => b,
         Err(_) => return code::ENOMEM.to_errno(),
     };
@@ -342,7 +346,7 @@ unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut sys::super_block) {
     // SAFETY: the VFS is tearing down our superblock; after kill_block_super() every inode is gone,
     // so nothing can reach the info any more and it is freed exactly once.
     unsafe {
-        let info = (*sb).s_fs_info.cast::<T::Info>();
+        let info = (*sb).s_fs_info.cast::<SbState<T::Info>>();
         sys::kill_block_super(sb);
         if !info.is_null() {
             drop(KBox::from_raw(info));

@@ -66,11 +66,44 @@ fn sb_id<'a>(sb: *mut sys::super_block) -> &'a str {
     id.to_str().unwrap_or("?")
 }
 
+/// A per-superblock rate limit for error messages (`struct ratelimit_state`).
+///
+/// # Invariants
+///
+/// `0` is a ratelimit state allocated and initialised by the shim, freed in `Drop`.
+pub(crate) struct Ratelimit(core::ptr::NonNull<core::ffi::c_void>);
+
+// SAFETY: the ratelimit state has its own lock; it may be used and freed from any thread.
+unsafe impl Send for Ratelimit {}
+// SAFETY: as above, `__ratelimit` serialises concurrent users.
+unsafe impl Sync for Ratelimit {}
+
+impl Ratelimit {
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: plain allocation; NULL on failure.
+        let p = unsafe { sys::ferrofs_shim_ratelimit_alloc() };
+        core::ptr::NonNull::new(p).map(Self).ok_or(code::ENOMEM)
+    }
+}
+
+impl Drop for Ratelimit {
+    fn drop(&mut self) {
+        // SAFETY: allocated by the shim (type invariant) and freed once.
+        unsafe { sys::ferrofs_shim_ratelimit_free(self.0.as_ptr()) };
+    }
+}
+
+/// What `s_fs_info` points to: the filesystem's per-mount state and the vfs layer's own.
+pub(crate) struct SbState<I> {
+    pub(crate) rl: Ratelimit,
+    pub(crate) info: I,
+}
+
 /// A mounted ferrofs superblock, as seen by inode and file operations.
 ///
 /// # Invariants
 ///
-/// The wrapped superblock is active and its `s_fs_info` points to a live `T::Info` installed by
+/// The wrapped superblock is active and its `s_fs_info` points to a live `SbState<T::Info>` installed by
 /// [`super::fs_type`] after `fill_super` succeeded; it is freed only after all inodes are gone.
 #[repr(transparent)]
 pub(crate) struct SuperBlock<T: FileSystem>(sys::super_block, PhantomData<T>);
@@ -90,8 +123,12 @@ impl<T: FileSystem> SuperBlock<T> {
 
     /// The filesystem's per-mount state.
     pub(crate) fn info(&self) -> &T::Info {
-        // SAFETY: per the type invariants `s_fs_info` points to a live `T::Info`.
-        unsafe { &*(self.0.s_fs_info as *const T::Info) }
+        &self.state().info
+    }
+
+    fn state(&self) -> &SbState<T::Info> {
+        // SAFETY: per the type invariants `s_fs_info` points to a live `SbState<T::Info>`.
+        unsafe { &*(self.0.s_fs_info as *const SbState<T::Info>) }
     }
 
     /// Reads block `block` through the block device's page cache; `None` on I/O error.
@@ -100,7 +137,7 @@ impl<T: FileSystem> SuperBlock<T> {
         unsafe { BufferHead::read(self.as_ptr(), block) }
     }
 
-    /// Logs `msg` about `block` at error level, rate-limited.
+    /// Logs `msg` about `block` at error level, rate-limited per superblock.
     pub(crate) fn report(&self, msg: &str, block: u64, err: kernel::error::Error) {
         let mut buf = [0u8; 96];
         let n = msg.len().min(buf.len() - 1);
@@ -109,7 +146,7 @@ impl<T: FileSystem> SuperBlock<T> {
         }
         // SAFETY: `buf` is NUL-terminated (its last byte is never written); the superblock is valid.
         unsafe {
-            sys::ferrofs_shim_report(self.as_ptr(), buf.as_ptr().cast(), block, err.to_errno())
+            sys::ferrofs_shim_report(self.as_ptr(), self.state().rl.0.as_ptr(), buf.as_ptr().cast(), block, err.to_errno())
         };
     }
 }
