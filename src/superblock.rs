@@ -167,6 +167,15 @@ impl FileSystem for FerroFs {
             );
             return Err(code::EINVAL);
         }
+        // Load both tree roots now: a corrupt root fails the mount with a clear message instead of
+        // failing every later operation.
+        let mut st = ReadStore::new(sb, s.total_blocks, s.generation);
+        for (name, root) in [("fs tree", &s.fs_root), ("extent tree", &s.extent_root)] {
+            if let Err(e) = format::tree::read_node(&mut st, root.block, root.owner, root.level, root.generation) {
+                pr_err!("{id}: cannot load the {name} root at block {}: {e}\n", root.block);
+                return Err(Error::from_errno(-e.errno()));
+            }
+        }
         if !sb.is_rdonly() {
             pr_err!("{id}: write support is not implemented yet; mount with -o ro\n");
             return Err(code::EROFS);

@@ -4,6 +4,7 @@
 
     fsimg.py set-incompat DEV BIT        set an unknown incompat bit in both superblocks, re-checksummed
     fsimg.py corrupt-sb DEV BLOCK        flip a byte of the superblock copy at BLOCK (checksum now wrong)
+    fsimg.py corrupt-root DEV fs|extent  flip a byte in the root node of that tree; prints its block number
     fsimg.py corrupt-leaf-of DEV INO TYPE  flip a byte in a reachable fs-tree leaf holding only items of
                                          INO with key type TYPE (96 = DIR_INDEX); prints the block number
     fsimg.py corrupt-leaf-with DEV INO TYPE  the same for the leaf holding the first item of INO with key
@@ -70,6 +71,16 @@ def corrupt_sb(dev, blk):
         wr(f, blk, b)
 
 
+def corrupt_root(dev, which):
+    with open(dev, "r+b") as f:
+        sb = rd(f, 16)
+        blk = struct.unpack_from("<Q", sb, 152 if which == "fs" else 168)[0]
+        b = rd(f, blk)
+        b[BS - 8] ^= 0xFF
+        wr(f, blk, b)
+        print(blk)
+
+
 def leaves(f, blk, level):
     b = rd(f, blk)
     nr = struct.unpack_from("<H", b, 4)[0]
@@ -105,6 +116,8 @@ def main(argv):
         set_incompat(argv[2], int(argv[3]))
     elif cmd == "corrupt-sb":
         corrupt_sb(argv[2], int(argv[3]))
+    elif cmd == "corrupt-root":
+        corrupt_root(argv[2], argv[3])
     elif cmd == "corrupt-leaf-of":
         return corrupt_leaf_of(argv[2], int(argv[3]), int(argv[4]))
     elif cmd == "corrupt-leaf-with":

@@ -42,6 +42,15 @@ expect python3 tests/vm/lib/fsimg.py set-incompat "$TEST_DEV" 5
 want EINVAL "$(mount_errno "$TEST_DEV")" "unknown incompat bit"
 dmesg_has "unknown incompat feature bit 5" || fail "no message naming the incompat bit"
 
+case_ "corrupt tree roots are found at mount"
+for tree in fs extent; do
+    mark_dmesg
+    expect "$MKFS" -f "$TEST_DEV" >/dev/null
+    rblk=$(python3 tests/vm/lib/fsimg.py corrupt-root "$TEST_DEV" $tree) || fail "corrupt-root $tree"
+    want EUCLEAN "$(mount_errno "$TEST_DEV")" "corrupt $tree tree root"
+    dmesg_has "cannot load the $tree tree root at block $rblk" || fail "no message naming the $tree root block $rblk"
+done
+
 case_ "device smaller than the recorded size"
 rm -f /tmp/small.img; truncate -s 128M /tmp/small.img
 expect "$MKFS" -f /tmp/small.img >/dev/null
