@@ -38,6 +38,10 @@ pub(crate) fn read_inode(sb: &SuperBlock<FerroFs>, ino: u64) -> Result<InodePara
             return Err(euclean());
         }
     };
+    if ino == sb.info().sb.root_dir && !matches!(kind, InodeKind::Dir) {
+        sb.report("the root inode is not a directory", ino, euclean());
+        return Err(euclean());
+    }
     Ok(InodeParams {
         kind,
         mode: item.mode,

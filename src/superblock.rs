@@ -79,6 +79,7 @@ fn read_super(sb: &NewSuperBlock<FerroFs>, blk: u64) -> core::result::Result<Sup
 impl FileSystem for FerroFs {
     const NAME: &'static CStr = c"ferrofs";
     const MAGIC: u64 = FERROFS_MAGIC;
+    const MAX_FILE_SIZE: u64 = format::MAX_FILE_SIZE;
     type Info = Info;
     type InodeData = ();
     type Options = Options;

@@ -48,6 +48,8 @@ pub(crate) trait FileSystem: Sized + 'static {
     const NAME: &'static CStr;
     /// `statfs` f_type.
     const MAGIC: u64;
+    /// Largest file size (`s_maxbytes`).
+    const MAX_FILE_SIZE: u64;
     /// Per-mount state, kept in `s_fs_info`.
     type Info: Send + Sync;
     /// Per-inode state, beside the VFS inode.
@@ -323,7 +325,7 @@ unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, fc: *m
         (*sb).s_fs_info = KBox::into_raw(info).cast::<c_void>();
         (*sb).s_op = &Tables::<T>::SUPER_OPS;
         (*sb).s_magic = T::MAGIC as _;
-        (*sb).s_maxbytes = crate::format::MAX_FILE_SIZE as i64;
+        (*sb).s_maxbytes = T::MAX_FILE_SIZE.min(i64::MAX as u64) as i64;
         (*sb).s_time_gran = 1;
     }
     // SAFETY: see above.
