@@ -119,16 +119,34 @@ pub fn read_node<S: BlockStore>(s: &mut S, blk: u64, owner: u64, level: u8, gen:
     Ok(b)
 }
 
-/// Moves items `from..n` of leaf `lb` (block `leaf`) to the end of leaf `rb`, then truncates `lb`
-/// to `from` items: the move half of a leaf split.
-fn move_leaf_tail(lb: &mut [u8], rb: &mut [u8], from: usize, n: usize, leaf: u64) -> Result<(), FsError> {
+/// Finishes a leaf split: moves items `from..n` of leaf `leaf` (held in `lb`) to a new right leaf,
+/// applies `op(left, right)` (the insert or resize that needed the room), and writes both leaves.
+/// Returns the new leaf's block and first key.
+fn finish_leaf_split<S: BlockStore>(
+    s: &mut S,
+    owner: u64,
+    leaf: u64,
+    mut lb: S::BufMut,
+    from: usize,
+    n: usize,
+    op: impl FnOnce(&mut [u8], &mut [u8]) -> Result<(), FsError>,
+) -> Result<(u64, Key), FsError> {
+    let (rblk, mut rb) = s.alloc_meta()?;
+    node::init(rb.as_mut(), rblk, s.generation(), owner, 0)?;
     for j in from..n {
-        let (kj, o, sz) = node::leaf_item(lb, j)?;
-        let d = lb.get(o..o + sz).ok_or(FsError::corrupt(leaf, "leaf item data out of bounds"))?;
-        let rn = node::nritems(rb);
-        node::leaf_insert(rb, rn, &kj, d)?;
+        let (kj, o, sz) = node::leaf_item(lb.as_ref(), j)?;
+        let d = lb.as_ref().get(o..o + sz).ok_or(FsError::corrupt(leaf, "leaf item data out of bounds"))?;
+        let rn = node::nritems(rb.as_ref());
+        node::leaf_insert(rb.as_mut(), rn, &kj, d)?;
     }
-    node::leaf_truncate(lb, from)
+    node::leaf_truncate(lb.as_mut(), from)?;
+    op(lb.as_mut(), rb.as_mut())?;
+    let rkey = node::leaf_key(rb.as_ref(), 0)?;
+    node::finalize(lb.as_mut())?;
+    node::finalize(rb.as_mut())?;
+    s.write(leaf, lb)?;
+    s.write(rblk, rb)?;
+    Ok((rblk, rkey))
 }
 
 /// Creates an empty tree (one empty leaf) and returns its root.
@@ -384,8 +402,7 @@ fn item_cost(buf: &[u8], i: usize) -> Result<usize, FsError> {
 
 /// Splits full leaf `leaf` while inserting; returns the new right leaf.
 fn split_leaf_insert<S: BlockStore>(s: &mut S, owner: u64, leaf: u64, slot: usize, key: &Key, data: &[u8]) -> Result<(u64, Key), FsError> {
-    let cur = s.generation();
-    let mut lb = s.read_mut(leaf)?;
+    let lb = s.read_mut(leaf)?;
     let n = node::nritems(lb.as_ref());
     let new_cost = LEAF_ITEM_SIZE + data.len();
     let cost = |b: &[u8], j: usize| -> Result<usize, FsError> {
@@ -417,21 +434,14 @@ fn split_leaf_insert<S: BlockStore>(s: &mut S, owner: u64, leaf: u64, slot: usiz
         }
     }
     let (k, _) = best.ok_or(FsError::TooBig)?;
-    let (rblk, mut rb) = s.alloc_meta()?;
-    node::init(rb.as_mut(), rblk, cur, owner, 0)?;
     let first_moved = if slot < k { k - 1 } else { k };
-    move_leaf_tail(lb.as_mut(), rb.as_mut(), first_moved, n, leaf)?;
-    if slot < k {
-        node::leaf_insert(lb.as_mut(), slot, key, data)?;
-    } else {
-        node::leaf_insert(rb.as_mut(), slot - k, key, data)?;
-    }
-    let rkey = node::leaf_key(rb.as_ref(), 0)?;
-    node::finalize(lb.as_mut())?;
-    node::finalize(rb.as_mut())?;
-    s.write(leaf, lb)?;
-    s.write(rblk, rb)?;
-    Ok((rblk, rkey))
+    finish_leaf_split(s, owner, leaf, lb, first_moved, n, |l, r| {
+        if slot < k {
+            node::leaf_insert(l, slot, key, data)
+        } else {
+            node::leaf_insert(r, slot - k, key, data)
+        }
+    })
 }
 
 /// Inserts pointer (`key`, `child`) after the path slot at `level`,
@@ -712,8 +722,7 @@ pub fn resize<S: BlockStore>(s: &mut S, root: &mut Root, key: &Key, new_len: usi
 }
 
 fn split_leaf_resize<S: BlockStore>(s: &mut S, owner: u64, leaf: u64, slot: usize, new_len: usize) -> Result<(u64, Key), FsError> {
-    let cur = s.generation();
-    let mut lb = s.read_mut(leaf)?;
+    let lb = s.read_mut(leaf)?;
     let n = node::nritems(lb.as_ref());
     let cost = |b: &[u8], j: usize| -> Result<usize, FsError> {
         if j == slot {
@@ -736,20 +745,13 @@ fn split_leaf_resize<S: BlockStore>(s: &mut S, owner: u64, leaf: u64, slot: usiz
         }
     }
     let (k, _) = best.ok_or(FsError::TooBig)?;
-    let (rblk, mut rb) = s.alloc_meta()?;
-    node::init(rb.as_mut(), rblk, cur, owner, 0)?;
-    move_leaf_tail(lb.as_mut(), rb.as_mut(), k, n, leaf)?;
-    if slot < k {
-        node::leaf_resize(lb.as_mut(), slot, new_len)?;
-    } else {
-        node::leaf_resize(rb.as_mut(), slot - k, new_len)?;
-    }
-    let rkey = node::leaf_key(rb.as_ref(), 0)?;
-    node::finalize(lb.as_mut())?;
-    node::finalize(rb.as_mut())?;
-    s.write(leaf, lb)?;
-    s.write(rblk, rb)?;
-    Ok((rblk, rkey))
+    finish_leaf_split(s, owner, leaf, lb, k, n, |l, r| {
+        if slot < k {
+            node::leaf_resize(l, slot, new_len)
+        } else {
+            node::leaf_resize(r, slot - k, new_len)
+        }
+    })
 }
 
 /// Inserts a new item of `len` zero bytes, then lets `f` fill it in.
