@@ -4,13 +4,21 @@
 
 use crate::format::{BlockStore, FsError, MetaChange};
 use crate::vfs::buffer::BufferHead;
+use crate::vfs::fs_type::FileSystem;
+use crate::vfs::sb::{NewSuperBlock, SuperBlock};
 
 /// Anything that can read a filesystem block (a mounted or a mounting superblock).
 pub(crate) trait ReadBlock {
     fn read_block(&self, block: u64) -> Option<BufferHead>;
 }
 
-impl<T: crate::vfs::fs_type::FileSystem> ReadBlock for crate::vfs::sb::SuperBlock<T> {
+impl<T: FileSystem> ReadBlock for SuperBlock<T> {
+    fn read_block(&self, block: u64) -> Option<BufferHead> {
+        self.bread(block)
+    }
+}
+
+impl<T: FileSystem> ReadBlock for NewSuperBlock<T> {
     fn read_block(&self, block: u64) -> Option<BufferHead> {
         self.bread(block)
     }

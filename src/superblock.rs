@@ -3,8 +3,7 @@
 //! Mounting a ferrofs filesystem, and the per-mount state.
 
 use crate::format::{self, FsError, Root, Superblock};
-use crate::store::{ReadBlock, ReadStore};
-use crate::vfs::buffer::BufferHead;
+use crate::store::ReadStore;
 use crate::vfs::fs_type::{enoparam, DirEmitter, FileSystem, Mapping, SeqFile, StatFs};
 use crate::vfs::inode::{Inode, InodeParams};
 use crate::vfs::sb::{NewSuperBlock, SuperBlock};
@@ -63,12 +62,6 @@ pub(crate) fn fs_err(sb: &SuperBlock<FerroFs>, e: FsError) -> Error {
         _ => {}
     }
     err
-}
-
-impl ReadBlock for NewSuperBlock<FerroFs> {
-    fn read_block(&self, block: u64) -> Option<BufferHead> {
-        self.bread(block)
-    }
 }
 
 fn read_super(sb: &NewSuperBlock<FerroFs>, blk: u64) -> core::result::Result<Superblock, FsError> {
