@@ -28,5 +28,5 @@ pub use error::FsError;
 pub use items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeItem, InodeRef, Timespec};
 pub use key::Key;
 pub use layout::*;
-pub use superblock::Superblock;
+pub use superblock::DiskSuper;
 pub use tree::{BlockStore, Item, MetaChange, Root};

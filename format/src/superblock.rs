@@ -50,7 +50,7 @@ mod off {
 
 /// In-memory form of a superblock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Superblock {
+pub struct DiskSuper {
     /// Block number of this copy (16 or 255).
     pub bytenr: u64,
     /// Format version ([`VERSION`]).
@@ -83,13 +83,13 @@ pub struct Superblock {
     pub root_dir: u64,
 }
 
-impl Superblock {
+impl DiskSuper {
     /// Parses and validates a superblock read from block `blk`.
     ///
     /// Errors, in check order: [`FsError::BadMagic`], [`FsError::BadChecksum`],
     /// [`FsError::Unsupported`] (version, block size),
     /// [`FsError::UnknownIncompat`], [`FsError::Corrupt`] (bad values).
-    pub fn parse(buf: &[u8], blk: u64) -> Result<Superblock, FsError> {
+    pub fn parse(buf: &[u8], blk: u64) -> Result<DiskSuper, FsError> {
         if buf.len() != BLOCK_SIZE {
             return Err(FsError::Invalid("superblock buffer is not one block"));
         }
@@ -116,7 +116,7 @@ impl Superblock {
         let mut label = [0u8; LABEL_LEN];
         label.copy_from_slice(buf.get(off::LABEL..off::LABEL + LABEL_LEN).ok_or(c("short superblock"))?);
         let lvl = |o| get_u8(buf, o).ok_or(c("short superblock"));
-        let sb = Superblock {
+        let sb = DiskSuper {
             bytenr: rd(off::BYTENR)?,
             version,
             compat: rd(off::COMPAT)?,
@@ -244,9 +244,9 @@ pub fn has_magic(buf: &[u8]) -> bool {
 /// the valid copy with the highest generation.  If neither is valid the
 /// primary's error is returned.
 pub fn choose(
-    primary: Result<Superblock, FsError>,
-    backup: Result<Superblock, FsError>,
-) -> Result<Superblock, FsError> {
+    primary: Result<DiskSuper, FsError>,
+    backup: Result<DiskSuper, FsError>,
+) -> Result<DiskSuper, FsError> {
     match (primary, backup) {
         (Ok(a), Ok(b)) => Ok(if b.generation > a.generation { b } else { a }),
         (Ok(a), Err(_)) => Ok(a),
@@ -261,8 +261,8 @@ mod tests {
     extern crate std;
     use std::vec;
 
-    fn sample() -> Superblock {
-        let mut sb = Superblock {
+    fn sample() -> DiskSuper {
+        let mut sb = DiskSuper {
             bytenr: 16,
             version: VERSION,
             compat: 0,
@@ -289,24 +289,24 @@ mod tests {
         let mut buf = vec![0u8; BLOCK_SIZE];
         sb.write_to(&mut buf).unwrap();
         assert!(has_magic(&buf));
-        assert_eq!(Superblock::parse(&buf, 16), Ok(sb));
+        assert_eq!(DiskSuper::parse(&buf, 16), Ok(sb));
         assert_eq!(sb.label_bytes(), b"hello");
         // wrong location
-        assert!(matches!(Superblock::parse(&buf, 255), Err(FsError::Corrupt { .. })));
+        assert!(matches!(DiskSuper::parse(&buf, 255), Err(FsError::Corrupt { .. })));
         // checksum
         let mut bad = buf.clone();
         bad[3000] ^= 1;
-        assert_eq!(Superblock::parse(&bad, 16), Err(FsError::BadChecksum { block: 16 }));
+        assert_eq!(DiskSuper::parse(&bad, 16), Err(FsError::BadChecksum { block: 16 }));
         // magic
         let mut bad = buf.clone();
         bad[8] = b'X';
-        assert_eq!(Superblock::parse(&bad, 16), Err(FsError::BadMagic));
+        assert_eq!(DiskSuper::parse(&bad, 16), Err(FsError::BadMagic));
         // incompat
         let mut s2 = sb;
         s2.incompat = 1 << 5;
         s2.write_to(&mut bad).unwrap();
-        assert_eq!(Superblock::parse(&bad, 16), Err(FsError::UnknownIncompat(5)));
-        assert_eq!(Superblock::parse(&buf[..100], 16), Err(FsError::Invalid("superblock buffer is not one block")));
+        assert_eq!(DiskSuper::parse(&bad, 16), Err(FsError::UnknownIncompat(5)));
+        assert_eq!(DiskSuper::parse(&buf[..100], 16), Err(FsError::Invalid("superblock buffer is not one block")));
     }
 
     #[test]

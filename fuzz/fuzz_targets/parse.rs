@@ -5,7 +5,7 @@
 use ferrofs_format::items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeItem, InodeRef};
 use ferrofs_format::layout::BLOCK_SIZE;
 use ferrofs_format::node::{self, Expect};
-use ferrofs_format::superblock::Superblock;
+use ferrofs_format::superblock::DiskSuper;
 use ferrofs_format::Key;
 use libfuzzer_sys::fuzz_target;
 
@@ -14,12 +14,12 @@ fuzz_target!(|data: &[u8]| {
     let n = data.len().min(BLOCK_SIZE);
     block[..n].copy_from_slice(&data[..n]);
     let blk = 16;
-    let _ = Superblock::parse(&block, blk);
+    let _ = DiskSuper::parse(&block, blk);
     // also with a valid checksum so the deeper checks run
     let mut fixed = block.clone();
     let _ = node::finalize(&mut fixed);
     for b in [&block, &fixed] {
-        let _ = Superblock::parse(b, blk);
+        let _ = DiskSuper::parse(b, blk);
         if let Ok(h) = node::check_node(b, u64::from_le_bytes(b[8..16].try_into().unwrap()), &Expect::default()) {
             for i in 0..usize::from(h.nritems) {
                 if h.level == 0 {

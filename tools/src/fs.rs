@@ -4,7 +4,7 @@
 use ferrofs_format::items::{ExtentData, InodeItem, Timespec, S_IFDIR};
 use ferrofs_format::key::{Key, EXTENT_DATA};
 use ferrofs_format::layout::*;
-use ferrofs_format::superblock::{self, Superblock, VERSION};
+use ferrofs_format::superblock::{self, DiskSuper, VERSION};
 use ferrofs_format::tree::{self, Root};
 use ferrofs_format::{dir, extent, inode, FsError};
 
@@ -29,7 +29,7 @@ pub struct Fs<D: Device> {
     /// Block store.
     pub store: Store<D>,
     /// The last committed superblock (primary copy).
-    pub sb: Superblock,
+    pub sb: DiskSuper,
     /// Fs tree root (current transaction).
     pub fs_root: Root,
     /// Extent tree root (current transaction).
@@ -41,11 +41,11 @@ pub struct Fs<D: Device> {
 }
 
 /// Reads and parses both superblock copies.
-pub fn read_supers<D: Device>(dev: &mut D) -> [Result<Superblock, FsError>; 2] {
+pub fn read_supers<D: Device>(dev: &mut D) -> [Result<DiskSuper, FsError>; 2] {
     SUPER_BLOCK_NRS.map(|blk| {
         let mut buf = vec![0u8; BLOCK_SIZE];
         dev.read_at(blk * BLOCK_SIZE_U64, &mut buf).map_err(|_| FsError::Io)?;
-        Superblock::parse(&buf, blk)
+        DiskSuper::parse(&buf, blk)
     })
 }
 
@@ -62,7 +62,7 @@ impl<D: Device> Fs<D> {
         }
         let fs_root = tree::create(&mut store, FS_TREE_OWNER)?;
         let ext_root = tree::create(&mut store, EXTENT_TREE_OWNER)?;
-        let mut sb = Superblock {
+        let mut sb = DiskSuper {
             bytenr: SUPER_BLOCK_NR,
             version: VERSION,
             compat: 0,
@@ -146,7 +146,7 @@ impl<D: Device> Fs<D> {
         }
         let gen = self.generation();
         let total = self.store.total_blocks;
-        let mut sb = Superblock {
+        let mut sb = DiskSuper {
             generation: gen,
             fs_root: self.fs_root,
             extent_root: self.ext_root,

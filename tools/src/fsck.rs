@@ -13,7 +13,7 @@ use ferrofs_format::items::{
 use ferrofs_format::key::*;
 use ferrofs_format::layout::*;
 use ferrofs_format::node::{self, Expect};
-use ferrofs_format::superblock::{self, Superblock};
+use ferrofs_format::superblock::{self, DiskSuper};
 use ferrofs_format::tree::{self, BlockStore};
 use ferrofs_format::{extent, FsError};
 
@@ -117,7 +117,7 @@ struct LeafItem {
 
 struct Checker<D: Device> {
     store: Store<D>,
-    sb: Superblock,
+    sb: DiskSuper,
     problems: Vec<Problem>,
     structural: bool,
     seen: HashSet<u64>,

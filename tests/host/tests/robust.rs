@@ -3,7 +3,7 @@
 use ferrofs_format::items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeItem, InodeRef};
 use ferrofs_format::layout::{BLOCK_SIZE, SUPER_BLOCK_NR};
 use ferrofs_format::node::{self, Expect};
-use ferrofs_format::superblock::Superblock;
+use ferrofs_format::superblock::DiskSuper;
 use ferrofs_format::{BlockStore, Key};
 use ferrofs_host_tests::*;
 
@@ -36,12 +36,12 @@ fn random_blocks_never_panic() {
     let mut r = Rng(seed(99));
     for _ in 0..3000 {
         let b = r.bytes(BLOCK_SIZE);
-        let _ = Superblock::parse(&b, SUPER_BLOCK_NR);
+        let _ = DiskSuper::parse(&b, SUPER_BLOCK_NR);
         exercise_node(&b, r.below(10_000));
         let len = r.below(300) as usize;
         exercise_items(&b[..len]);
         // wrong-sized buffers
-        let _ = Superblock::parse(&b[..len], SUPER_BLOCK_NR);
+        let _ = DiskSuper::parse(&b[..len], SUPER_BLOCK_NR);
         let _ = node::check_node(&b[..len], 1, &Expect::default());
     }
 }
@@ -75,7 +75,7 @@ fn mutated_real_blocks_never_panic() {
             if round % 2 == 0 {
                 node::finalize(&mut b).unwrap();
             }
-            let _ = Superblock::parse(&b, blk);
+            let _ = DiskSuper::parse(&b, blk);
             exercise_node(&b, blk);
             if let Ok(h) = node::check_node(&b, blk, &Expect::default()) {
                 if h.level == 0 {
