@@ -37,6 +37,10 @@ pub enum FsError {
     TooBig,
     /// The item listing an inode's names in one directory is full (maps to `EMLINK`).
     TooManyLinks,
+    /// An extended attribute value is larger than one item holds (maps to `E2BIG`).
+    ValueTooBig,
+    /// The caller's buffer is too small for the result (maps to `ERANGE`).
+    Range,
     /// A name is longer than [`MAX_NAME_LEN`](super::layout::MAX_NAME_LEN) (maps to `ENAMETOOLONG`).
     NameTooLong,
 }
@@ -55,6 +59,8 @@ impl FsError {
             FsError::TooBig => 27,
             FsError::NameTooLong => 36,
             FsError::TooManyLinks => 31,
+            FsError::ValueTooBig => 7,
+            FsError::Range => 34,
         }
     }
 
@@ -80,6 +86,8 @@ impl fmt::Display for FsError {
             FsError::TooBig => write!(f, "too big"),
             FsError::NameTooLong => write!(f, "name too long"),
             FsError::TooManyLinks => write!(f, "too many links"),
+            FsError::ValueTooBig => write!(f, "value too big"),
+            FsError::Range => write!(f, "buffer too small"),
         }
     }
 }

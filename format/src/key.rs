@@ -7,6 +7,11 @@ pub const KEY_SIZE: usize = 17;
 
 /// `INODE_ITEM`: key `(ino, 1, 0)`, value [`InodeItem`](super::items::InodeItem).
 pub const INODE_ITEM: u8 = 1;
+/// `ORPHAN_ITEM`: key `(ORPHAN_OBJECTID, 48, ino)`, empty value: inode `ino` has no names left
+/// and is deleted when its last user is gone (or at the next read-write mount after a crash).
+pub const ORPHAN_ITEM: u8 = 48;
+/// The objectid of every `ORPHAN_ITEM`: below the first inode number, so no inode uses it.
+pub const ORPHAN_OBJECTID: u64 = 5;
 /// `INODE_REF`: key `(child ino, 12, parent dir ino)`, value: list of (index, name).
 pub const INODE_REF: u8 = 12;
 /// `XATTR_ITEM`: key `(ino, 24, name_hash(name))`, value: list of (name, value).

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bytes;
+pub mod commit;
 pub mod crc32c;
 pub mod dir;
 pub mod error;
@@ -20,8 +21,11 @@ pub mod items;
 pub mod key;
 pub mod layout;
 pub mod node;
+pub mod orphan;
+pub mod space;
 pub mod superblock;
 pub mod tree;
+pub mod xattr;
 
 pub use crc32c::crc32c;
 pub use error::FsError;

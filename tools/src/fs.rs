@@ -6,6 +6,7 @@ use ferrofs_format::key::{Key, EXTENT_DATA};
 use ferrofs_format::layout::*;
 use ferrofs_format::superblock::{self, DiskSuper, VERSION};
 use ferrofs_format::tree::{self, Root};
+use ferrofs_format::commit::{self, TxnRoots};
 use ferrofs_format::{dir, extent, inode, FsError};
 
 use crate::dev::Device;
@@ -137,32 +138,18 @@ impl<D: Device> Fs<D> {
     }
 
     fn commit_inner(&mut self, write_super: bool) -> Result<(), FsError> {
-        let (added, freed) = extent::flush_meta_refs(&mut self.store, &mut self.ext_root)?;
-        self.used_blocks = self.used_blocks.checked_add(added).and_then(|u| u.checked_sub(freed)).ok_or(FsError::corrupt(0, "used block count underflow"))?;
-        self.store.write_dirty()?;
-        self.store.flush()?;
+        // The same two phases as the kernel (ferrofs_format::commit).
+        let mut roots = TxnRoots { fs_root: self.fs_root, ext_root: self.ext_root, next_inode: self.next_inode, used_blocks: self.used_blocks };
+        commit::seal(&mut self.store, &mut roots)?;
+        (self.ext_root, self.used_blocks) = (roots.ext_root, roots.used_blocks);
         if !write_super {
-            return Ok(());
+            self.store.write_dirty()?;
+            return self.store.flush();
         }
         let gen = self.generation();
-        let total = self.store.total_blocks;
-        let mut sb = DiskSuper {
-            generation: gen,
-            fs_root: self.fs_root,
-            extent_root: self.ext_root,
-            next_inode: self.next_inode,
-            used_blocks: self.used_blocks,
-            free_blocks: total.saturating_sub(FIRST_ALLOC_BLOCK).saturating_sub(self.used_blocks),
-            ..self.sb
-        };
+        let sb = commit::make_super(&self.sb, gen, &roots);
         let mut buf = vec![0u8; BLOCK_SIZE];
-        for blk in SUPER_BLOCK_NRS {
-            sb.bytenr = blk;
-            sb.write_to(&mut buf)?;
-            self.store.raw_write(blk, &buf)?;
-            self.store.flush()?;
-        }
-        sb.bytenr = SUPER_BLOCK_NR;
+        commit::write_out(&mut self.store, &sb, &mut buf)?;
         self.sb = sb;
         self.store.set_generation(gen + 1);
         self.store.release_pinned();

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use ferrofs_format::layout::{BLOCK_SIZE, BLOCK_SIZE_U64, FIRST_ALLOC_BLOCK};
+use ferrofs_format::commit::CommitIo;
 use ferrofs_format::tree::{BlockStore, MetaChange};
 use ferrofs_format::FsError;
 
@@ -151,6 +152,22 @@ impl<D: Device> Store<D> {
             self.last_io_error = Some(format!("flush: {e}"));
             FsError::Io
         })
+    }
+}
+
+impl<D: Device> CommitIo for Store<D> {
+    fn write_dirty(&mut self) -> Result<(), FsError> {
+        Store::write_dirty(self)
+    }
+    fn flush(&mut self) -> Result<(), FsError> {
+        Store::flush(self)
+    }
+    fn write_super(&mut self, blk: u64, buf: &[u8], fua: bool) -> Result<(), FsError> {
+        self.raw_write(blk, buf)?;
+        if fua {
+            Store::flush(self)?;
+        }
+        Ok(())
     }
 }
 

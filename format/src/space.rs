@@ -1,0 +1,341 @@
+//! Free space: an in-memory bitmap built from the extent tree, and the
+//! reservation accounting that lets a change fail with `ENOSPC` before it
+//! modifies anything.
+//!
+//! **Pinning contract.** A block freed in transaction G must not be handed
+//! out again before commit G is on disk (the committed tree may still
+//! reference it). The map does not know transactions: the caller keeps
+//! blocks freed in G marked used and calls [`SpaceMap::release`] for them
+//! only after commit G's superblocks were written. So
+//! [`SpaceMap::free_blocks`] never counts pinned blocks.
+
+use super::error::FsError;
+use super::extent;
+use super::layout::{FIRST_ALLOC_BLOCK, MAX_LEVELS};
+use super::tree::{BlockStore, Root};
+
+/// A bitmap of used blocks (1 = used) over caller-provided words.
+pub struct SpaceMap<W: AsRef<[u64]> + AsMut<[u64]>> {
+    words: W,
+    total: u64,
+    free: u64,
+    cursor: u64,
+}
+
+impl<W: AsRef<[u64]> + AsMut<[u64]>> SpaceMap<W> {
+    /// Words of storage needed for `total_blocks`.
+    pub fn words_for(total_blocks: u64) -> usize {
+        total_blocks.div_ceil(64) as usize
+    }
+
+    /// A map with every block free except the reserved area
+    /// `0..FIRST_ALLOC_BLOCK`. `words` must hold [`Self::words_for`] words.
+    pub fn new(mut words: W, total_blocks: u64) -> Result<Self, FsError> {
+        if words.as_ref().len() < Self::words_for(total_blocks) || total_blocks <= FIRST_ALLOC_BLOCK {
+            return Err(FsError::Invalid("space map storage too small"));
+        }
+        words.as_mut().fill(0);
+        let mut m = SpaceMap { words, total: total_blocks, free: total_blocks, cursor: FIRST_ALLOC_BLOCK };
+        m.mark_used(0, FIRST_ALLOC_BLOCK)?;
+        Ok(m)
+    }
+
+    /// Size of the filesystem in blocks.
+    pub fn total_blocks(&self) -> u64 {
+        self.total
+    }
+
+    /// Blocks neither allocated nor pinned.
+    pub fn free_blocks(&self) -> u64 {
+        self.free
+    }
+
+    /// Whether block `b` is used (allocated or pinned); blocks past the end
+    /// count as used.
+    pub fn is_used(&self, b: u64) -> bool {
+        if b >= self.total {
+            return true;
+        }
+        self.words.as_ref().get((b / 64) as usize).is_some_and(|w| w & (1 << (b % 64)) != 0)
+    }
+
+    fn check_range(&self, start: u64, len: u64) -> Result<u64, FsError> {
+        let end = start.checked_add(len).ok_or(FsError::corrupt(start, "block range overflows"))?;
+        if end > self.total {
+            return Err(FsError::corrupt(start, "block range beyond the end of the filesystem"));
+        }
+        Ok(end)
+    }
+
+    /// Calls `f(word index, mask)` for the words covering `start..end`.
+    fn for_words(start: u64, end: u64, mut f: impl FnMut(usize, u64) -> Result<(), FsError>) -> Result<(), FsError> {
+        let mut b = start;
+        while b < end {
+            let bit = b % 64;
+            let n = (64 - bit).min(end - b);
+            let mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << bit };
+            f((b / 64) as usize, mask)?;
+            b += n;
+        }
+        Ok(())
+    }
+
+    /// Marks `start..start+len` used. `Corrupt` if any block is used already
+    /// (two extents overlap); nothing is changed then.
+    pub fn mark_used(&mut self, start: u64, len: u64) -> Result<(), FsError> {
+        let end = self.check_range(start, len)?;
+        let words = self.words.as_ref();
+        Self::for_words(start, end, |i, m| match words.get(i) {
+            Some(w) if w & m == 0 => Ok(()),
+            _ => Err(FsError::corrupt(start, "extents overlap")),
+        })?;
+        let words = self.words.as_mut();
+        Self::for_words(start, end, |i, m| {
+            if let Some(w) = words.get_mut(i) {
+                *w |= m;
+            }
+            Ok(())
+        })?;
+        self.free -= len;
+        Ok(())
+    }
+
+    /// Marks `start..start+len` free (after the commit that freed it is
+    /// durable). `Corrupt` if any block is free already (a double free);
+    /// nothing is changed then.
+    pub fn release(&mut self, start: u64, len: u64) -> Result<(), FsError> {
+        let end = self.check_range(start, len)?;
+        if start < FIRST_ALLOC_BLOCK {
+            return Err(FsError::corrupt(start, "release of a reserved block"));
+        }
+        let words = self.words.as_ref();
+        Self::for_words(start, end, |i, m| match words.get(i) {
+            Some(w) if w & m == m => Ok(()),
+            _ => Err(FsError::corrupt(start, "block freed twice")),
+        })?;
+        let words = self.words.as_mut();
+        Self::for_words(start, end, |i, m| {
+            if let Some(w) = words.get_mut(i) {
+                *w &= !m;
+            }
+            Ok(())
+        })?;
+        self.free += len;
+        Ok(())
+    }
+
+    /// First free block at or after `from` and before `end`.
+    fn next_free(&self, from: u64, end: u64) -> Option<u64> {
+        let words = self.words.as_ref();
+        let mut b = from;
+        while b < end {
+            let w = *words.get((b / 64) as usize)?;
+            let bits = !w >> (b % 64);
+            if bits != 0 {
+                let f = b + bits.trailing_zeros() as u64;
+                return (f < end).then_some(f);
+            }
+            b = (b / 64 + 1) * 64;
+        }
+        None
+    }
+
+    /// First used block at or after `from`, or `end`.
+    fn next_used(&self, from: u64, end: u64) -> u64 {
+        let words = self.words.as_ref();
+        let mut b = from;
+        while b < end {
+            let Some(&w) = words.get((b / 64) as usize) else { return end };
+            let bits = w >> (b % 64);
+            if bits != 0 {
+                return (b + bits.trailing_zeros() as u64).min(end);
+            }
+            b = (b / 64 + 1) * 64;
+        }
+        end
+    }
+
+    /// Allocates a contiguous run: the first free run of at least `want`
+    /// blocks from the cursor on (wrapping once); failing that, the longest
+    /// run found if it has at least `min` blocks. Returns `(start, len)` with
+    /// `len <= want`, marked used.
+    pub fn alloc(&mut self, want: u64, min: u64) -> Option<(u64, u64)> {
+        if want == 0 || min > want || self.free < min.max(1) {
+            return None;
+        }
+        let mut best: Option<(u64, u64)> = None;
+        let cursor = self.cursor.clamp(FIRST_ALLOC_BLOCK, self.total);
+        for (from, end) in [(cursor, self.total), (FIRST_ALLOC_BLOCK, cursor)] {
+            let mut b = from;
+            while let Some(s) = self.next_free(b, end) {
+                let e = self.next_used(s, end.min(s.saturating_add(want)));
+                let len = e - s;
+                if len >= want {
+                    best = Some((s, want));
+                    break;
+                }
+                if best.is_none_or(|(_, l)| len > l) {
+                    best = Some((s, len));
+                }
+                b = e;
+            }
+            if best.is_some_and(|(_, l)| l >= want) {
+                break;
+            }
+        }
+        let (s, len) = best.filter(|&(_, l)| l >= min.max(1))?;
+        self.mark_used(s, len).ok()?;
+        self.cursor = s + len;
+        Some((s, len))
+    }
+}
+
+/// Marks every extent item of the extent tree used in `map`; returns the
+/// number of blocks they cover. `Corrupt` when extents overlap or reach past
+/// the end of the filesystem.
+pub fn load<S: BlockStore, W: AsRef<[u64]> + AsMut<[u64]>>(map: &mut SpaceMap<W>, s: &mut S, ext_root: &Root) -> Result<u64, FsError> {
+    let mut used = 0u64;
+    extent::for_each_extent(s, ext_root, |start, len, _| {
+        if start < FIRST_ALLOC_BLOCK {
+            return Err(FsError::corrupt(start, "extent in the reserved area"));
+        }
+        map.mark_used(start, len)?;
+        used = used.saturating_add(len);
+        Ok(())
+    })?;
+    Ok(used)
+}
+
+/// Who may use the last few free blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReserveClass {
+    /// Changes that add things: stop before the reserve pool.
+    Normal,
+    /// Changes that free space (unlink, rmdir, deleting orphans): may use
+    /// the reserve pool, so they work on a full filesystem.
+    Unlink,
+}
+
+/// Space reserved by changes in progress (admission control).
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    reserved: u64,
+    pool: u64,
+}
+
+impl Budget {
+    /// The budget of a filesystem of `total_blocks`: a reserve pool of
+    /// 1/64 of it, at least 256 and at most 8192 blocks (never more than
+    /// half the filesystem), kept for [`ReserveClass::Unlink`].
+    pub fn new(total_blocks: u64) -> Self {
+        let pool = (total_blocks / 64).clamp(256, 8192).min(total_blocks / 2);
+        Budget { reserved: 0, pool }
+    }
+
+    /// Blocks reserved now.
+    pub fn reserved(&self) -> u64 {
+        self.reserved
+    }
+
+    /// The size of the reserve pool.
+    pub fn pool(&self) -> u64 {
+        self.pool
+    }
+
+    /// Reserves `n` blocks when `free_blocks` (from the [`SpaceMap`]) minus
+    /// what is reserved (minus the pool, for [`ReserveClass::Normal`]) has
+    /// room; `NoSpace` otherwise, with nothing reserved.
+    pub fn try_reserve(&mut self, free_blocks: u64, n: u64, class: ReserveClass) -> Result<(), FsError> {
+        let keep = match class {
+            ReserveClass::Normal => self.pool,
+            ReserveClass::Unlink => 0,
+        };
+        let avail = free_blocks.saturating_sub(self.reserved).saturating_sub(keep);
+        if n > avail {
+            return Err(FsError::NoSpace);
+        }
+        self.reserved += n;
+        Ok(())
+    }
+
+    /// Gives back `n` reserved blocks (used up by allocations, or unused).
+    pub fn release(&mut self, n: u64) {
+        self.reserved = self.reserved.saturating_sub(n);
+    }
+}
+
+/// Metadata blocks to reserve for a change of `items` tree items when the
+/// taller tree's root is at `levels`.
+///
+/// The bound, per item and per tree, counting a tree of height
+/// `h = levels + 2` (one level of growth allowed): copying the path from the
+/// root (h blocks) plus splitting every node on it and adding a root (h + 1
+/// blocks), so `2h + 1 <= 2(h + 1)`. The fs tree's new blocks are recorded in
+/// the extent tree at commit and blocks it frees are deleted there; those
+/// extent-tree changes, batched over the transaction, are charged another
+/// `2(h + 1)` per item (every fs-tree block allocated or freed is one
+/// extent item, and nodes the extent tree copies once are changed in place
+/// afterwards). This is the accounting btrfs uses (twice the maximum height
+/// per item and per tree); the host test `space_bound` checks it against the
+/// allocations of random changes on trees near splits. Capped by the maximum
+/// tree height.
+pub fn meta_cost(items: u64, levels: u8) -> u64 {
+    let h = (levels as u64 + 2).min(MAX_LEVELS as u64);
+    items.saturating_mul(4 * (h + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(total: u64) -> SpaceMap<[u64; 64]> {
+        SpaceMap::new([0u64; 64], total).unwrap()
+    }
+
+    #[test]
+    fn reserved_area_and_bounds() {
+        let m = map(4096);
+        assert!(m.is_used(0) && m.is_used(255) && !m.is_used(256));
+        assert_eq!(m.free_blocks(), 4096 - 256);
+        assert!(m.is_used(4096));
+        assert!(SpaceMap::new([0u64; 1], 4096).is_err());
+    }
+
+    #[test]
+    fn overlap_and_double_free_are_refused_whole() {
+        let mut m = map(4096);
+        m.mark_used(300, 10).unwrap();
+        assert!(m.mark_used(305, 10).is_err());
+        assert!(!m.is_used(312), "a refused mark_used changed nothing");
+        assert!(m.release(300, 20).is_err());
+        assert!(m.is_used(300), "a refused release changed nothing");
+        m.release(300, 10).unwrap();
+        assert_eq!(m.free_blocks(), 4096 - 256);
+        assert!(m.release(10, 1).is_err());
+    }
+
+    #[test]
+    fn alloc_contiguous_then_longest() {
+        let mut m = map(1024);
+        // Free runs: 256..260 (4), 400..410 (10), 600..1024.
+        m.mark_used(260, 140).unwrap();
+        m.mark_used(410, 190).unwrap();
+        assert_eq!(m.alloc(8, 1), Some((400, 8)));
+        assert_eq!(m.alloc(500, 1), Some((600, 424)), "longest run when none is long enough");
+        assert_eq!(m.alloc(10, 5), None, "runs of 4 and 2 are shorter than min");
+        assert_eq!(m.alloc(3, 1), Some((256, 3)), "wraps to the start");
+        assert_eq!(m.free_blocks(), 1 + 2);
+    }
+
+    #[test]
+    fn budget_pool_only_for_unlink() {
+        let mut b = Budget::new(4096);
+        assert_eq!(b.pool(), 256);
+        assert!(b.try_reserve(300, 50, ReserveClass::Normal).is_err());
+        b.try_reserve(300, 44, ReserveClass::Normal).unwrap();
+        b.try_reserve(300, 256, ReserveClass::Unlink).unwrap();
+        assert!(b.try_reserve(300, 1, ReserveClass::Unlink).is_err());
+        b.release(300);
+        assert_eq!(b.reserved(), 0);
+    }
+}
