@@ -11,10 +11,18 @@ use kernel::prelude::*;
 mod dir;
 mod file;
 mod inode;
+mod namei;
 mod store;
 mod superblock;
 mod sys;
+mod transaction;
 mod vfs;
+mod xattr;
+
+/// The kernel's `crc32c()` for the format crate (see format/src/crc32c.rs).
+pub(crate) fn kernel_crc32c(crc: u32, data: &[u8]) -> u32 {
+    vfs::crc32c(crc, data)
+}
 
 /// The on-disk format: the very source `mkfs.ferrofs`, `fsck.ferrofs` and the host tests compile.
 /// Its crate-level attributes (`no_std`, `forbid(unsafe_code)`) act as module attributes here.
@@ -23,7 +31,7 @@ mod vfs;
 pub mod format;
 
 module! {
-    type: Ferrofs,
+    type: FerrofsModule,
     name: "ferrofs",
     author: "ferrofs developers",
     description: "ferrofs copy-on-write filesystem",
@@ -32,19 +40,19 @@ module! {
 
 static FS_TYPE: vfs::fs_type::StaticFsType = vfs::fs_type::StaticFsType::new();
 
-struct Ferrofs {
+struct FerrofsModule {
     _reg: vfs::fs_type::Registration,
 }
 
-impl kernel::Module for Ferrofs {
+impl kernel::Module for FerrofsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let reg = vfs::fs_type::Registration::register::<superblock::FerroFs>(&FS_TYPE, module)?;
         pr_info!("registered filesystem type ferrofs\n");
-        Ok(Ferrofs { _reg: reg })
+        Ok(FerrofsModule { _reg: reg })
     }
 }
 
-impl Drop for Ferrofs {
+impl Drop for FerrofsModule {
     fn drop(&mut self) {
         pr_info!("unregistering filesystem type ferrofs\n");
     }

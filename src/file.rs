@@ -3,7 +3,7 @@
 //! Regular files: block mapping for iomap reads, fiemap and mmap.
 
 use crate::format::{self, items::EXTENT_PREALLOC};
-use crate::superblock::{fs_err, store, FerroFs};
+use crate::superblock::{with_tree, FerroFs};
 use crate::vfs::fs_type::{MapKind, Mapping};
 use crate::vfs::inode::Inode;
 use crate::vfs::euclean;
@@ -13,12 +13,16 @@ use kernel::error::Result;
 /// hole up to the next extent.
 pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<Mapping> {
     let sb = inode.sb();
-    let root = *sb.info().fs_root();
-    let mut st = store(sb);
     let ino = inode.ino();
     let bs = format::BLOCK_SIZE_U64;
     let pos = pos - pos % bs;
-    if let Some((start, e)) = format::inode::extent_at(&mut st, &root, ino, pos).map_err(|er| fs_err(sb, er))? {
+    let (found, next) = with_tree(sb, |st, root| {
+        if let Some(hit) = format::inode::extent_at(st, &root, ino, pos)? {
+            return Ok((Some(hit), None));
+        }
+        Ok((None, format::inode::next_extent(st, &root, ino, pos)?.map(|(next, _)| next)))
+    })?;
+    if let Some((start, e)) = found {
         // The extent covers [start, start + e.len) of the file; it begins e.offset bytes into its
         // disk extent, which starts at block e.disk_start.
         let delta = pos - start;
@@ -26,7 +30,7 @@ pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<M
             sb.report("file extent points outside its disk extent", ino, euclean());
             euclean()
         })?;
-        let total = sb.info().sb.total_blocks;
+        let total = sb.info().total_blocks;
         let remain = e.len - delta;
         if disk.checked_add(remain / bs).map_or(true, |end| end > total) {
             sb.report("file extent beyond the end of the device", ino, euclean());
@@ -38,8 +42,8 @@ pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<M
     }
     // A hole: up to the next extent, or to the end of the asked range.
     let want_end = pos.saturating_add(len).max(pos + bs);
-    let end = match format::inode::next_extent(&mut st, &root, ino, pos).map_err(|er| fs_err(sb, er))? {
-        Some((next, _)) if next > pos => next.min(want_end),
+    let end = match next {
+        Some(next) if next > pos => next.min(want_end),
         _ => want_end,
     };
     Ok(Mapping { kind: MapKind::Hole, offset: pos, length: end - pos })

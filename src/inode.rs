@@ -1,59 +1,248 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Reading inodes from the fs tree.
+//! Inodes in the fs tree: reading, writing the `INODE_ITEM` from the VFS inode, attribute
+//! changes, and deleting unlinked inodes (orphans).
 
-use crate::format::{self, items};
-use crate::superblock::{fs_err, store, FerroFs};
-use crate::vfs::inode::{InodeKind, InodeParams};
+use crate::format::items::{self, InodeItem, Timespec};
+use crate::format::{self, FsError};
+use crate::superblock::{fs_err, with_tree, FerroFs};
+use crate::transaction::{Cost, Txn, TxnStore};
+use crate::format::space::ReserveClass;
+use crate::vfs::inode::{Attrs, InodeKind, InodeParams, SetAttr};
+use crate::vfs::inode::Inode;
 use crate::vfs::sb::SuperBlock;
 use crate::vfs::euclean;
-use kernel::error::Result;
+use kernel::error::{code, Result};
 use kernel::prelude::*;
 
-pub(crate) fn read_inode(sb: &SuperBlock<FerroFs>, ino: u64) -> Result<InodeParams<()>> {
-    let root = *sb.info().fs_root();
-    let mut st = store(sb);
-    let item = match format::inode::read(&mut st, &root, ino) {
-        Ok(Some(i)) => i,
-        Ok(None) => {
-            // A directory entry naming a missing inode is corruption, not "no such file".
-            sb.report("directory entry names a missing inode", ino, euclean());
-            return Err(euclean());
-        }
-        Err(e) => return Err(fs_err(sb, e)),
+/// Items an inode attribute update changes.
+pub(crate) const COST_INODE_UPDATE: Cost = Cost { items: 1, class: ReserveClass::Normal };
+/// Items freed per transaction while deleting an inode (bounded, so a huge file is freed in steps).
+const DELETE_BATCH: usize = 64;
+
+pub(crate) fn read_inode(sb: &SuperBlock<FerroFs>, ino: u64) -> Result<InodeParams> {
+    let root_dir = sb.info().root_dir;
+    let r = with_tree(sb, |st, root| {
+        let Some(item) = format::inode::read(st, &root, ino)? else {
+            return Ok(None);
+        };
+        let kind = match item.mode & items::S_IFMT {
+            items::S_IFDIR => InodeKind::Dir,
+            items::S_IFREG => InodeKind::Reg,
+            items::S_IFLNK => {
+                let mut buf = KVec::from_elem(0u8, format::MAX_SYMLINK_LEN + 1, GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+                let n = format::inode::read_symlink(st, &root, ino, &mut buf)?;
+                let mut target = KVec::with_capacity(n + 1, GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+                target.extend_from_slice(buf.get(..n).unwrap_or(&[]), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+                InodeKind::Symlink(target)
+            }
+            0o010000 | 0o020000 | 0o060000 | 0o140000 => InodeKind::Special(item.rdev),
+            _ => return Err(FsError::corrupt(ino, "inode has an invalid mode")),
+        };
+        Ok(Some((kind, item)))
+    })?;
+    let Some((kind, item)) = r else {
+        // A directory entry naming a missing inode is corruption, not "no such file".
+        sb.report("directory entry names a missing inode", ino, euclean());
+        return Err(euclean());
     };
-    let kind = match item.mode & items::S_IFMT {
-        items::S_IFDIR => InodeKind::Dir,
-        items::S_IFREG => InodeKind::Reg,
-        items::S_IFLNK => {
-            let mut buf = KVec::from_elem(0u8, format::MAX_SYMLINK_LEN + 1, GFP_KERNEL)?;
-            let n = format::inode::read_symlink(&mut st, &root, ino, &mut buf).map_err(|e| fs_err(sb, e))?;
-            let mut target = KVec::with_capacity(n + 1, GFP_KERNEL)?;
-            target.extend_from_slice(buf.get(..n).unwrap_or(&[]), GFP_KERNEL)?;
-            InodeKind::Symlink(target)
-        }
-        0o010000 | 0o020000 | 0o060000 | 0o140000 => InodeKind::Special(item.rdev),
-        _ => {
-            sb.report("inode has an invalid mode", ino, euclean());
-            return Err(euclean());
-        }
-    };
-    if ino == sb.info().sb.root_dir && !matches!(kind, InodeKind::Dir) {
+    if ino == root_dir && !matches!(kind, InodeKind::Dir) {
         sb.report("the root inode is not a directory", ino, euclean());
         return Err(euclean());
     }
     Ok(InodeParams {
         kind,
-        mode: item.mode,
-        uid: item.uid,
-        gid: item.gid,
-        nlink: item.nlink,
-        size: item.size,
-        bytes: item.nbytes,
-        generation: item.generation as u32,
-        atime: (item.atime.sec, item.atime.nsec),
-        mtime: (item.mtime.sec, item.mtime.nsec),
-        ctime: (item.ctime.sec, item.ctime.nsec),
-        data: (),
+        attrs: Attrs {
+            mode: item.mode,
+            uid: item.uid,
+            gid: item.gid,
+            nlink: item.nlink,
+            size: item.size,
+            bytes: item.nbytes,
+            rdev: item.rdev,
+            generation: item.generation as u32,
+            atime: (item.atime.sec, item.atime.nsec),
+            mtime: (item.mtime.sec, item.mtime.nsec),
+            ctime: (item.ctime.sec, item.ctime.nsec),
+        },
     })
+}
+
+fn ts(t: (i64, u32)) -> Timespec {
+    Timespec { sec: t.0, nsec: t.1 }
+}
+
+/// Copies the VFS inode's attributes into an `INODE_ITEM` (creation time and flags untouched).
+fn apply(it: &mut InodeItem, a: &Attrs) {
+    it.mode = a.mode;
+    it.uid = a.uid;
+    it.gid = a.gid;
+    it.nlink = a.nlink;
+    it.size = a.size;
+    it.nbytes = a.bytes;
+    it.rdev = a.rdev;
+    it.atime = ts(a.atime);
+    it.mtime = ts(a.mtime);
+    it.ctime = ts(a.ctime);
+}
+
+/// Inserts the `INODE_ITEM` of a new inode.
+pub(crate) fn insert_item(st: &mut TxnStore<'_>, inode: &Inode<FerroFs>, gen: u64) -> core::result::Result<(), FsError> {
+    let a = inode.attrs();
+    let mut it = InodeItem { generation: gen, crtime: ts(a.ctime), ..Default::default() };
+    apply(&mut it, &a);
+    let mut root = st.state().roots.fs_root;
+    let r = format::tree::insert(st, &mut root, &format::inode::inode_key(inode.ino()), &it.to_bytes());
+    st.state().roots.fs_root = root;
+    r
+}
+
+/// Writes the VFS inode's attributes into its `INODE_ITEM`.
+pub(crate) fn update_item(st: &mut TxnStore<'_>, inode: &Inode<FerroFs>) -> core::result::Result<(), FsError> {
+    let a = inode.attrs();
+    let ino = inode.ino();
+    let mut root = st.state().roots.fs_root;
+    let r = format::tree::update(st, &mut root, &format::inode::inode_key(ino), |d| {
+        let mut it = InodeItem::parse(d, ino)?;
+        apply(&mut it, &a);
+        it.write_to(d)
+    });
+    st.state().roots.fs_root = root;
+    match r {
+        Err(FsError::NotFound) => Err(FsError::corrupt(ino, "inode item missing on update")),
+        r => r,
+    }
+}
+
+/// `dirty_inode`: the VFS changed times (atime, or a time update of its own); write them.
+pub(crate) fn dirty_inode(inode: &Inode<FerroFs>) {
+    let sb = inode.sb();
+    let Ok(mut tx) = Txn::start(sb, COST_INODE_UPDATE) else {
+        // Read-only, aborted or full: an atime update is not worth an error.
+        return;
+    };
+    let r = update_item(&mut tx.store(), inode).map_err(|e| fs_err(sb, e));
+    let _ = tx.finish(r);
+}
+
+/// `evict_inode`: an inode with no links left is deleted from the tree, in bounded steps, and
+/// its orphan item goes last (a crash in between leaves the orphan for the next mount).
+pub(crate) fn evict_inode(inode: &Inode<FerroFs>) {
+    if inode.nlink() != 0 {
+        return;
+    }
+    let sb = inode.sb();
+    let ino = inode.ino();
+    let _intwrite = sb.start_intwrite();
+    loop {
+        let cost = Cost { items: DELETE_BATCH as u64 + 1, class: ReserveClass::Unlink };
+        let mut tx = match Txn::start(sb, cost) {
+            Ok(tx) => tx,
+            // Read-only: the orphan item stays and the next read-write mount finishes the job.
+            Err(_) => return,
+        };
+        let r = delete_step(&mut tx.store(), ino).map_err(|e| fs_err(sb, e));
+        match tx.finish(r) {
+            Ok(true) => return,
+            Ok(false) => continue,
+            Err(e) => {
+                pr_err!("{}: deleting inode {ino} failed: error {}\n", sb.id(), e.to_errno());
+                return;
+            }
+        }
+    }
+}
+
+/// Deletes up to `DELETE_BATCH` items of `ino`; `true` when the inode and its orphan item are gone.
+fn delete_step(st: &mut TxnStore<'_>, ino: u64) -> core::result::Result<bool, FsError> {
+    let mut roots = st.state().roots;
+    let r = format::orphan::free_inode_items::<_, DELETE_BATCH>(st, &mut roots.fs_root, &mut roots.ext_root, ino);
+    st.state().roots.fs_root = roots.fs_root;
+    st.state().roots.ext_root = roots.ext_root;
+    let freed = r?;
+    for &(start, len) in freed.ranges() {
+        st.pin(start, len)?;
+        st.state().roots.used_blocks = st.state().roots.used_blocks.saturating_sub(len);
+    }
+    if !freed.done {
+        return Ok(false);
+    }
+    let mut root = st.state().roots.fs_root;
+    let r = format::orphan::remove(st, &mut root, ino);
+    st.state().roots.fs_root = root;
+    match r {
+        Ok(()) | Err(FsError::NotFound) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes the inodes left by unlinks whose last close (or a crash) came before their deletion.
+pub(crate) fn reclaim_orphans(sb: &SuperBlock<FerroFs>) -> Result {
+    let mut inos = KVec::new();
+    with_tree(sb, |st, root| {
+        format::orphan::for_each(st, &root, |ino| {
+            inos.push(ino, GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+            Ok(true)
+        })
+    })?;
+    let n = inos.len();
+    for ino in inos {
+        // The last reference going away deletes it (nlink is 0 on disk).
+        match crate::vfs::inode::iget(sb, ino) {
+            Ok(inode) if inode.nlink() == 0 => drop(inode),
+            Ok(_) => {
+                sb.report("orphan item names a linked inode; dropping the orphan item", ino, euclean());
+                let mut tx = Txn::start(sb, Cost { items: 1, class: ReserveClass::Unlink })?;
+                let r = {
+                    let mut st = tx.store();
+                    let mut root = st.state().roots.fs_root;
+                    let r = format::orphan::remove(&mut st, &mut root, ino);
+                    st.state().roots.fs_root = root;
+                    r.map_err(|e| fs_err(sb, e))
+                };
+                tx.finish(r)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if n > 0 {
+        pr_info!("{}: deleted {n} orphaned inode(s)\n", sb.id());
+    }
+    Ok(())
+}
+
+/// `setattr`: mode, owner, times and the size of files whose data lies below the new size.
+pub(crate) fn setattr(inode: &Inode<FerroFs>, attr: &SetAttr<'_>) -> Result {
+    attr.prepare()?;
+    let sb = inode.sb();
+    let new_size = attr.new_size();
+    if let Some(size) = new_size {
+        if inode.is_dir() {
+            return Err(code::EISDIR);
+        }
+        if size < inode.size() {
+            // Shrinking a file must free or zero the data past the new end; the data path
+            // (write support) brings that. Files with no data at or past the new size shrink now.
+            let bs = format::BLOCK_SIZE_U64;
+            let from = size - size % bs;
+            let ino = inode.ino();
+            let has_data = with_tree(sb, |st, root| {
+                Ok(format::inode::extent_at(st, &root, ino, from)?.is_some()
+                    || format::inode::next_extent(st, &root, ino, from)?.is_some())
+            })?;
+            if has_data {
+                return Err(crate::vfs::eopnotsupp());
+            }
+        }
+    }
+    let mut tx = Txn::start(sb, COST_INODE_UPDATE)?;
+    if let Some(size) = new_size {
+        if size != inode.size() {
+            inode.set_size(size);
+            inode.touch_mtime_ctime();
+        }
+    }
+    attr.copy_to_inode();
+    let r = update_item(&mut tx.store(), inode).map_err(|e| fs_err(sb, e));
+    tx.finish(r)
 }

@@ -2,14 +2,20 @@
 
 //! Mounting a ferrofs filesystem, and the per-mount state.
 
-use crate::format::{self, FsError, Root, Superblock};
+use crate::format::space::SpaceMap;
+use crate::format::{self, DiskSuper, FsError, Root};
 use crate::store::ReadStore;
+use crate::transaction::{self, MapWords, TreeState, TxnStore};
+use crate::vfs::dentry::Dentry;
 use crate::vfs::fs_type::{enoparam, DirEmitter, FileSystem, Mapping, SeqFile, StatFs};
-use crate::vfs::inode::{Inode, InodeParams};
-use crate::vfs::sb::{NewSuperBlock, SuperBlock};
+use crate::vfs::inode::{Idmap, Inode, InodeParams, SetAttr, TmpFile};
+use crate::vfs::sb::{NewSuperBlock, NoFsScope, SuperBlock};
 use core::ffi::CStr;
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::error::{code, Error, Result};
+use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::sync::Mutex;
 
 /// statfs f_type: "FERR".
 pub(crate) const FERROFS_MAGIC: u64 = 0x4645_5252;
@@ -29,28 +35,57 @@ pub(crate) enum SbChoice {
     Backup,
 }
 
-/// Mount options.
+/// Default interval of the periodic commit, in seconds (`commit=`).
+pub(crate) const DEFAULT_COMMIT_SECS: u32 = 30;
+/// Longest accepted `commit=` interval (one day).
+const MAX_COMMIT_SECS: u32 = 86400;
+
+/// Mount options. `None` means "not given": a remount keeps the current value.
 #[derive(Default)]
 pub(crate) struct Options {
     pub(crate) sb: SbChoice,
+    pub(crate) commit_secs: Option<u32>,
 }
 
-/// Per-mount state: the superblock this mount runs on. Read-only for now, so it never changes.
+/// Per-mount state.
+#[pin_data]
 pub(crate) struct Info {
-    pub(crate) sb: Superblock,
-    pub(crate) opts: Options,
+    /// Which superblock copy the mount came from (`sb=`).
+    pub(crate) sb_choice: SbChoice,
+    /// Seconds between periodic commits (`commit=`), changeable by remount.
+    commit_secs: AtomicU32,
+    /// The tree lock: every tree access, the running transaction and the free-space map.
+    #[pin]
+    pub(crate) tree: Mutex<TreeState>,
+    /// Serialises commits (held across a commit's I/O, never with the tree lock wanted by it).
+    #[pin]
+    pub(crate) commit_lock: Mutex<()>,
+    /// Filesystem size in blocks (fixed).
+    pub(crate) total_blocks: u64,
+    /// The root directory's inode number.
+    pub(crate) root_dir: u64,
+    /// statfs f_fsid, from the UUID.
+    fsid: u64,
 }
 
 impl Info {
-    pub(crate) fn fs_root(&self) -> &Root {
-        &self.sb.fs_root
+    /// The periodic commit interval in milliseconds.
+    pub(crate) fn commit_interval_ms(&self) -> u32 {
+        self.commit_secs.load(Ordering::Relaxed).saturating_mul(1000)
     }
 }
 
-/// A store reading the trees of a mounted filesystem.
-pub(crate) fn store(sb: &SuperBlock<FerroFs>) -> ReadStore<'_, SuperBlock<FerroFs>> {
-    let info = sb.info();
-    ReadStore::new(sb, info.sb.total_blocks, info.sb.generation)
+/// Runs `f` on the current trees under the tree lock (reads: lookup, readdir, inode reads,
+/// mappings). `f` must not touch user memory or wait for data I/O.
+pub(crate) fn with_tree<R>(
+    sb: &SuperBlock<FerroFs>,
+    f: impl FnOnce(&mut TxnStore<'_>, Root) -> core::result::Result<R, FsError>,
+) -> Result<R> {
+    let _nofs = NoFsScope::enter();
+    let mut t = sb.info().tree.lock();
+    let root = t.roots.fs_root;
+    let mut st = TxnStore::new(sb, &mut t);
+    f(&mut st, root).map_err(|e| fs_err(sb, e))
 }
 
 /// Converts a format error into an errno, reporting corruption (rate-limited) against `sb`.
@@ -64,11 +99,12 @@ pub(crate) fn fs_err(sb: &SuperBlock<FerroFs>, e: FsError) -> Error {
     err
 }
 
-fn read_super(sb: &NewSuperBlock<FerroFs>, blk: u64) -> core::result::Result<Superblock, FsError> {
+fn read_super(sb: &NewSuperBlock<FerroFs>, blk: u64) -> core::result::Result<DiskSuper, FsError> {
     let bh = sb.bread(blk).ok_or(FsError::Io)?;
-    Superblock::parse(bh.as_ref(), blk)
+    DiskSuper::parse(bh.as_ref(), blk)
 }
 
+#[vtable]
 impl FileSystem for FerroFs {
     const NAME: &'static CStr = c"ferrofs";
     const MAGIC: u64 = FERROFS_MAGIC;
@@ -86,20 +122,36 @@ impl FileSystem for FerroFs {
                 pr_err!("sb= takes auto, primary or backup\n");
                 return Err(code::EINVAL);
             }
+            (b"commit", v) => match v.and_then(parse_u32) {
+                Some(0) => opts.commit_secs = Some(DEFAULT_COMMIT_SECS),
+                Some(n) if n <= MAX_COMMIT_SECS => opts.commit_secs = Some(n),
+                _ => {
+                    pr_err!("commit= takes seconds from 0 (the default, {DEFAULT_COMMIT_SECS}) to {MAX_COMMIT_SECS}\n");
+                    return Err(code::EINVAL);
+                }
+            },
             _ => return Err(enoparam()),
         }
         Ok(())
     }
 
     fn show_options(info: &Info, out: &mut SeqFile) {
-        match info.opts.sb {
+        match info.sb_choice {
             SbChoice::Auto => {}
             SbChoice::Primary => out.puts(c",sb=primary"),
             SbChoice::Backup => out.puts(c",sb=backup"),
         }
+        let secs = info.commit_secs.load(Ordering::Relaxed);
+        if secs != DEFAULT_COMMIT_SECS {
+            out.put_decimal(c",commit=", secs as u64);
+        }
     }
 
-    fn fill_super(sb: &NewSuperBlock<Self>, opts: &Options) -> Result<(Info, u64)> {
+    fn init_inode_data() -> impl PinInit<(), Error> {
+        ()
+    }
+
+    fn fill_super(sb: &NewSuperBlock<Self>, opts: &Options) -> Result<(impl PinInit<Info, Error>, u64)> {
         let id = sb.id();
         if sb.set_blocksize(format::BLOCK_SIZE as u32).is_err() {
             pr_err!("{id}: device block size is larger than the 4096-byte filesystem block\n");
@@ -170,26 +222,130 @@ impl FileSystem for FerroFs {
                 return Err(Error::from_errno(-e.errno()));
             }
         }
-        if !sb.is_rdonly() {
-            pr_err!("{id}: write support is not implemented yet; mount with -o ro\n");
-            return Err(code::EROFS);
-        }
+        let rw = !sb.is_rdonly();
+        // A read-write mount needs the free-space map; a read-only one loads it at remount.
+        let (space, used) = if rw { load_space(&mut st, &s).map_err(|e| Error::from_errno(-e.errno()))? } else { (None, s.used_blocks) };
+        let mut tree = TreeState::new(s, space, used);
+        tree.writable = rw;
         let root = s.root_dir;
-        pr_info!("{id}: mounted read-only, generation {}, {} blocks\n", s.generation, s.total_blocks);
-        let opts = Options { sb: opts.sb };
-        Ok((Info { sb: s, opts }, root))
+        let fsid = s.uuid.iter().enumerate().fold(0u64, |f, (i, b)| f ^ ((*b as u64) << ((i % 8) * 8)));
+        pr_info!(
+            "{id}: mounted {}, generation {}, {} blocks\n",
+            if rw { "read-write" } else { "read-only" },
+            s.generation,
+            s.total_blocks
+        );
+        let init = try_pin_init!(Info {
+            sb_choice: opts.sb,
+            commit_secs: AtomicU32::new(opts.commit_secs.unwrap_or(DEFAULT_COMMIT_SECS)),
+            tree <- new_mutex!(tree, "ferrofs_tree"),
+            commit_lock <- new_mutex!((), "ferrofs_commit"),
+            total_blocks: s.total_blocks,
+            root_dir: root,
+            fsid,
+        }? Error);
+        Ok((init, root))
     }
 
-    fn reconfigure(rdonly: bool) -> Result {
-        if !rdonly {
-            pr_err!("write support is not implemented yet; staying read-only\n");
-            return Err(code::EROFS);
+    fn activate(sb: &SuperBlock<Self>) -> Result {
+        if sb.info().tree.lock().writable {
+            crate::inode::reclaim_orphans(sb)?;
         }
         Ok(())
     }
 
-    fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<()>> {
+    fn reconfigure(sb: &SuperBlock<Self>, rdonly: bool, opts: &Options) -> Result {
+        let info = sb.info();
+        if let Some(secs) = opts.commit_secs {
+            info.commit_secs.store(secs, Ordering::Relaxed);
+        }
+        let writable = info.tree.lock().writable;
+        match (writable, rdonly) {
+            (true, true) => {
+                // The VFS synced already; commit what eviction or a racing change added, then stop.
+                transaction::commit(sb)?;
+                sb.stop_background();
+                info.tree.lock().writable = false;
+                transaction::commit(sb)?;
+            }
+            (false, false) => {
+                {
+                    let _nofs = NoFsScope::enter();
+                    let mut t = info.tree.lock();
+                    if t.aborted {
+                        pr_err!("{}: a commit failed earlier; the filesystem stays read-only until it is mounted again\n", sb.id());
+                        return Err(code::EROFS);
+                    }
+                    if t.space.is_none() {
+                        let committed = t.committed;
+                        let mut st = TxnStore::new(sb, &mut t);
+                        let (space, used) = load_space(&mut st, &committed).map_err(|e| fs_err(sb, e))?;
+                        t.space = space;
+                        t.roots.used_blocks = used;
+                    }
+                    t.writable = true;
+                }
+                crate::inode::reclaim_orphans(sb)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn put_super(sb: &SuperBlock<Self>) {
+        // Eviction after the VFS's final sync may have changed the trees.
+        sb.stop_background();
+        if sb.info().tree.lock().writable {
+            let _ = transaction::commit(sb);
+        }
+        sb.stop_background();
+    }
+
+    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {
+        if !wait {
+            // Start it; the VFS calls again with wait.
+            sb.schedule_commit(0, true);
+            return Ok(());
+        }
+        match transaction::commit(sb) {
+            // An aborted filesystem has nothing more to sync; the error was reported at the abort.
+            Err(e) if sb.info().tree.lock().aborted => Err(e),
+            r => r,
+        }
+    }
+
+    fn fsync(inode: &Inode<Self>, _datasync: bool) -> Result {
+        // Metadata only so far (file data comes with the data path): the running transaction
+        // holds every change of this inode not yet on disk.
+        let _lock = inode.lock();
+        transaction::commit(inode.sb())
+    }
+
+    fn freeze_fs(sb: &SuperBlock<Self>) -> Result {
+        // Writers are blocked; whatever is in the running transaction goes to disk now, so the
+        // image is consistent while frozen.
+        transaction::commit(sb)
+    }
+
+    fn unfreeze_fs(_sb: &SuperBlock<Self>) -> Result {
+        Ok(())
+    }
+
+    fn background_commit(sb: &SuperBlock<Self>) {
+        // Errors abort the filesystem inside commit, with their message.
+        let _ = transaction::commit(sb);
+    }
+
+    fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams> {
         crate::inode::read_inode(sb, ino)
+    }
+
+    fn dirty_inode(inode: &Inode<Self>) {
+        crate::inode::dirty_inode(inode)
+    }
+
+    fn evict_inode(inode: &Inode<Self>) {
+        crate::inode::evict_inode(inode)
     }
 
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>> {
@@ -200,24 +356,102 @@ impl FileSystem for FerroFs {
         crate::dir::readdir(dir, emit)
     }
 
+    fn mknod(idmap: Idmap, dir: &Inode<Self>, dentry: &Dentry<Self>, mode: u32, rdev: u64) -> Result {
+        crate::namei::mknod(idmap, dir, dentry, mode, rdev)
+    }
+
+    fn symlink(idmap: Idmap, dir: &Inode<Self>, dentry: &Dentry<Self>, target: &[u8]) -> Result {
+        crate::namei::symlink(idmap, dir, dentry, target)
+    }
+
+    fn link(inode: &Inode<Self>, dir: &Inode<Self>, dentry: &Dentry<Self>) -> Result {
+        crate::namei::link(inode, dir, dentry)
+    }
+
+    fn unlink(dir: &Inode<Self>, dentry: &Dentry<Self>) -> Result {
+        crate::namei::unlink(dir, dentry)
+    }
+
+    fn rmdir(dir: &Inode<Self>, dentry: &Dentry<Self>) -> Result {
+        crate::namei::rmdir(dir, dentry)
+    }
+
+    fn rename(
+        idmap: Idmap,
+        old_dir: &Inode<Self>,
+        old: &Dentry<Self>,
+        new_dir: &Inode<Self>,
+        new: &Dentry<Self>,
+        flags: u32,
+    ) -> Result {
+        crate::namei::rename(idmap, old_dir, old, new_dir, new, flags)
+    }
+
+    fn tmpfile(idmap: Idmap, dir: &Inode<Self>, file: TmpFile, mode: u32) -> Result {
+        crate::namei::tmpfile(idmap, dir, file, mode)
+    }
+
+    fn setattr(inode: &Inode<Self>, attr: &SetAttr<'_>) -> Result {
+        crate::inode::setattr(inode, attr)
+    }
+
+    fn xattr_get(inode: &Inode<Self>, name: &[u8], out: &mut [u8]) -> Result<usize> {
+        crate::xattr::get(inode, name, out)
+    }
+
+    fn xattr_set(inode: &Inode<Self>, name: &[u8], value: Option<&[u8]>, flags: i32) -> Result {
+        crate::xattr::set(inode, name, value, flags)
+    }
+
+    fn listxattr(inode: &Inode<Self>, out: &mut [u8]) -> Result<usize> {
+        crate::xattr::list(inode, out)
+    }
+
     fn map_blocks(inode: &Inode<Self>, pos: u64, len: u64) -> Result<Mapping> {
         crate::file::map_blocks(inode, pos, len)
     }
 
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
-        let s = &sb.info().sb;
-        let mut fsid = 0u64;
-        for (i, b) in s.uuid.iter().enumerate() {
-            fsid ^= (*b as u64) << ((i % 8) * 8);
-        }
+        let info = sb.info();
+        let t = info.tree.lock();
+        let free = t.free_blocks().saturating_sub(t.budget.reserved());
+        let next_inode = t.roots.next_inode;
+        drop(t);
         Ok(StatFs {
-            blocks: s.total_blocks,
-            bfree: s.free_blocks,
-            bavail: s.free_blocks,
-            files: s.next_inode.saturating_sub(format::ROOT_DIR_INO).saturating_add(s.free_blocks),
-            ffree: s.free_blocks,
+            blocks: info.total_blocks,
+            bfree: free,
+            bavail: free,
+            files: next_inode.saturating_sub(format::ROOT_DIR_INO).saturating_add(free),
+            ffree: free,
             namelen: format::MAX_NAME_LEN as u32,
-            fsid,
+            fsid: info.fsid,
         })
     }
+}
+
+/// Builds the free-space map from the extent tree; returns it with the used block count.
+fn load_space<S: format::BlockStore>(
+    st: &mut S,
+    s: &DiskSuper,
+) -> core::result::Result<(Option<SpaceMap<MapWords>>, u64), FsError> {
+    let words = SpaceMap::<MapWords>::words_for(s.total_blocks);
+    let storage = KVVec::from_elem(0u64, words, GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+    let mut map = SpaceMap::new(MapWords(storage), s.total_blocks)?;
+    let used = format::space::load(&mut map, st, &s.extent_root)?;
+    Ok((Some(map), used))
+}
+
+/// A decimal `u32` (mount option values).
+fn parse_u32(v: &[u8]) -> Option<u32> {
+    if v.is_empty() || v.len() > 10 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &c in v {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add((c - b'0') as u32)?;
+    }
+    Some(n)
 }

@@ -9,6 +9,7 @@
 #define FERROFS_SYS_H
 
 #include <linux/blkdev.h>
+#include <linux/bio.h>
 #include <linux/buffer_head.h>
 #include <linux/dcache.h>
 #include <linux/errno.h>
@@ -24,6 +25,10 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
+#include <linux/workqueue.h>
+#include <linux/xattr.h>
+#include <linux/sched/mm.h>
+#include <linux/crc32c.h>
 
 
 /*
@@ -35,6 +40,28 @@ const unsigned long FERROFS_SB_RDONLY = SB_RDONLY;
 const unsigned short FERROFS_IOMAP_HOLE = IOMAP_HOLE;
 const unsigned short FERROFS_IOMAP_MAPPED = IOMAP_MAPPED;
 const unsigned short FERROFS_IOMAP_UNWRITTEN = IOMAP_UNWRITTEN;
+const unsigned int FERROFS_ATTR_SIZE = ATTR_SIZE;
+const unsigned int FERROFS_RENAME_NOREPLACE = RENAME_NOREPLACE;
+const unsigned int FERROFS_RENAME_EXCHANGE = RENAME_EXCHANGE;
+const unsigned int FERROFS_RENAME_WHITEOUT = RENAME_WHITEOUT;
+const int FERROFS_XATTR_CREATE = XATTR_CREATE;
+const int FERROFS_XATTR_REPLACE = XATTR_REPLACE;
+const unsigned int FERROFS_S_IFCHR = S_IFCHR;
+const unsigned int FERROFS_WHITEOUT_MODE = WHITEOUT_MODE;
+
+/* The VFS inode attributes ferrofs stores in its INODE_ITEM, read and written in one call. */
+struct ferrofs_inode_attrs {
+	u64 ino;
+	u64 size;
+	u64 blocks;
+	u64 rdev;
+	s64 atime_sec, mtime_sec, ctime_sec;
+	u32 atime_nsec, mtime_nsec, ctime_nsec;
+	u32 mode;
+	u32 uid, gid;
+	u32 nlink;
+	u32 generation;
+};
 
 /* shim.c: wrappers for static inlines and macros. */
 struct buffer_head *ferrofs_shim_sb_bread(struct super_block *sb, sector_t block);
@@ -58,5 +85,50 @@ struct inode *ferrofs_shim_folio_inode(struct folio *folio, loff_t *pos, size_t 
 void ferrofs_shim_seq_puts(struct seq_file *m, const char *s);
 const char *ferrofs_shim_param_string(struct fs_parameter *param);
 const unsigned char *ferrofs_shim_dentry_name(struct dentry *dentry, unsigned int *len);
+struct inode *ferrofs_shim_d_inode(struct dentry *dentry);
+
+/* Writable metadata buffers. */
+struct buffer_head *ferrofs_shim_sb_getblk(struct super_block *sb, sector_t block);
+void ferrofs_shim_bh_set_uptodate_dirty(struct buffer_head *bh);
+bool ferrofs_shim_bh_test_flag(struct buffer_head *bh, int which);
+void ferrofs_shim_bh_set_flag(struct buffer_head *bh, int which);
+bool ferrofs_shim_bh_test_clear_flag(struct buffer_head *bh, int which);
+void ferrofs_shim_bh_submit_write(struct buffer_head *bh);
+int ferrofs_shim_bh_wait_write(struct buffer_head *bh);
+int ferrofs_shim_bh_write_sync(struct buffer_head *bh, const void *data, size_t len, bool fua);
+void ferrofs_shim_bh_forget(struct buffer_head *bh);
+void ferrofs_shim_get_bh(struct buffer_head *bh);
+void ferrofs_shim_bh_zero_uptodate(struct buffer_head *bh);
+int ferrofs_shim_finish_open(struct file *file);
+void ferrofs_shim_flush_wq(struct workqueue_struct *wq);
+void ferrofs_shim_inode_lock(struct inode *inode);
+void ferrofs_shim_inode_unlock(struct inode *inode);
+void ferrofs_shim_sb_start_intwrite(struct super_block *sb);
+void ferrofs_shim_sb_end_intwrite(struct super_block *sb);
+void ferrofs_shim_seq_put_decimal(struct seq_file *m, const char *prefix, u64 n);
+int ferrofs_shim_flush_device(struct super_block *sb);
+u32 ferrofs_shim_crc32c(u32 crc, const void *data, size_t len);
+
+/* Per-mount workqueue and the delayed commit work. */
+struct workqueue_struct *ferrofs_shim_alloc_wq(struct super_block *sb);
+void ferrofs_shim_init_delayed_work(struct delayed_work *dw, void (*fn)(struct work_struct *));
+struct delayed_work *ferrofs_shim_to_delayed_work(struct work_struct *w);
+void ferrofs_shim_mod_delayed_work(struct workqueue_struct *wq, struct delayed_work *dw, unsigned int msecs);
+void ferrofs_shim_queue_delayed_work(struct workqueue_struct *wq, struct delayed_work *dw, unsigned int msecs);
+unsigned int ferrofs_shim_memalloc_nofs_save(void);
+void ferrofs_shim_memalloc_nofs_restore(unsigned int flags);
+
+/* Inode attributes, creation and link counts. */
+void ferrofs_shim_get_attrs(struct inode *inode, struct ferrofs_inode_attrs *a);
+void ferrofs_shim_set_attrs(struct inode *inode, const struct ferrofs_inode_attrs *a);
+void ferrofs_shim_touch_ctime(struct inode *inode);
+void ferrofs_shim_touch_mtime_ctime(struct inode *inode);
+unsigned int ferrofs_shim_inode_nlink(struct inode *inode);
+bool ferrofs_shim_inode_is_dir(struct inode *inode);
+loff_t ferrofs_shim_inode_size(struct inode *inode);
+u64 ferrofs_shim_encode_dev(dev_t dev);
+void ferrofs_shim_set_rdonly(struct super_block *sb);
+bool ferrofs_shim_sb_rdonly(struct super_block *sb);
+void ferrofs_shim_set_xattr_handlers(struct super_block *sb, const struct xattr_handler *const *h);
 
 #endif

@@ -2,14 +2,16 @@
 
 //! Registration of a filesystem type, mount contexts and `fill_super`.
 
-use super::inode::{self, iget, Inode, InodeParams};
+use super::dentry::Dentry;
+use super::inode::{self, iget, Idmap, Inode, InodeParams, SetAttr, TmpFile};
 use super::ops::Tables;
-use super::sb::{NewSuperBlock, Ratelimit, SbState, SuperBlock};
+use super::sb::{NewSuperBlock, SbState, SuperBlock};
 use super::to_c;
 use crate::sys;
 use core::cell::UnsafeCell;
 use core::ffi::{c_int, c_void, CStr};
-use kernel::error::{code, to_result, Result};
+use kernel::error::{code, to_result, Error, Result, VTABLE_DEFAULT_ERROR};
+use kernel::types::ForeignOwnable;
 use kernel::prelude::*;
 use kernel::ThisModule;
 
@@ -42,17 +44,20 @@ pub(crate) struct StatFs {
     pub(crate) fsid: u64,
 }
 
-/// What a filesystem implementation provides to the VFS.
-pub(crate) trait FileSystem: Sized + 'static {
+/// What a filesystem implementation provides to the VFS. Operations marked optional have a
+/// `HAS_*` constant (`#[vtable]`): the tables leave them NULL when the filesystem does not
+/// implement them.
+#[vtable]
+pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// The name under which the type is registered (`mount -t NAME`, `/proc/filesystems`).
     const NAME: &'static CStr;
     /// `statfs` f_type.
     const MAGIC: u64;
     /// Largest file size (`s_maxbytes`).
     const MAX_FILE_SIZE: u64;
-    /// Per-mount state, kept in `s_fs_info`.
+    /// Per-mount state, pinned in `s_fs_info` (it may hold locks and work items).
     type Info: Send + Sync;
-    /// Per-inode state, beside the VFS inode.
+    /// Per-inode state beside the VFS inode, initialised in place when the inode is allocated.
     type InodeData: Send + Sync;
     /// Mount options, parsed from `fs_parameter`s into the mount context.
     type Options: Default + Send + Sync;
@@ -60,14 +65,20 @@ pub(crate) trait FileSystem: Sized + 'static {
     /// Parses one mount parameter (`key` or `key=value`). `Err(ENOPARAM)` for an unknown key lets
     /// the VFS refuse it with "Unknown parameter".
     fn parse_param(opts: &mut Self::Options, key: &[u8], value: Option<&[u8]>) -> Result;
-    /// Reads and checks the on-disk superblock; returns the mount state and the root inode number.
-    fn fill_super(sb: &NewSuperBlock<Self>, opts: &Self::Options) -> Result<(Self::Info, u64)>;
+    /// Reads and checks the on-disk superblock; returns the initialiser of the mount state and the
+    /// root inode number.
+    fn fill_super(
+        sb: &NewSuperBlock<Self>,
+        opts: &Self::Options,
+    ) -> Result<(impl PinInit<Self::Info, Error>, u64)>;
+    /// The initialiser of a new inode's per-inode state.
+    fn init_inode_data() -> impl PinInit<Self::InodeData, Error>;
     /// Writes the options that differ from the defaults, each as `,key[=value]`.
     fn show_options(info: &Self::Info, out: &mut SeqFile);
-    /// A remount; `rdonly` is the requested state.
-    fn reconfigure(rdonly: bool) -> Result;
+    /// A remount: `rdonly` is the requested state, `opts` what the remount asked for.
+    fn reconfigure(sb: &SuperBlock<Self>, rdonly: bool, opts: &Self::Options) -> Result;
     /// Reads inode `ino` from disk.
-    fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<Self::InodeData>>;
+    fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams>;
     /// Finds `name` in directory `dir`.
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>>;
     /// Emits directory entries from the emitter's position on (`.` and `..` are done already).
@@ -76,6 +87,98 @@ pub(crate) trait FileSystem: Sized + 'static {
     fn map_blocks(inode: &Inode<Self>, pos: u64, len: u64) -> Result<Mapping>;
     /// Filesystem statistics.
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs>;
+
+    /// Optional: called once the superblock is mounted (root dentry set), and again after a
+    /// remount read-write.
+    fn activate(_sb: &SuperBlock<Self>) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: the last call before the superblock goes away (after the final sync and the
+    /// eviction of every inode).
+    fn put_super(_sb: &SuperBlock<Self>) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: `sync(2)`, `syncfs(2)`, unmount: make everything durable when `wait`.
+    fn sync_fs(_sb: &SuperBlock<Self>, _wait: bool) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: `fsync`/`fdatasync` of a file or directory: make its changes durable.
+    fn fsync(_inode: &Inode<Self>, _datasync: bool) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: `FIFREEZE` after the VFS blocked writers and synced.
+    fn freeze_fs(_sb: &SuperBlock<Self>) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: `FITHAW`.
+    fn unfreeze_fs(_sb: &SuperBlock<Self>) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Runs on the per-mount workqueue when [`SuperBlock::schedule_commit`] asked for it.
+    fn background_commit(_sb: &SuperBlock<Self>) {}
+    /// Optional: the VFS changed the inode (times, ...) and it must reach the disk.
+    fn dirty_inode(_inode: &Inode<Self>) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: the last reference to the inode is gone; an unlinked inode is deleted here.
+    /// The page cache is already truncated; `clear_inode` follows.
+    fn evict_inode(_inode: &Inode<Self>) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: creates a file, directory or special file named by `dentry` in `dir`
+    /// (`create`, `mkdir` and `mknod`; `mode` includes the file type).
+    fn mknod(_idmap: Idmap, _dir: &Inode<Self>, _dentry: &Dentry<Self>, _mode: u32, _rdev: u64) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: creates a symbolic link to `target`.
+    fn symlink(_idmap: Idmap, _dir: &Inode<Self>, _dentry: &Dentry<Self>, _target: &[u8]) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: a new name `dentry` in `dir` for `inode`.
+    fn link(_inode: &Inode<Self>, _dir: &Inode<Self>, _dentry: &Dentry<Self>) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: removes a non-directory's name.
+    fn unlink(_dir: &Inode<Self>, _dentry: &Dentry<Self>) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: removes an empty directory.
+    fn rmdir(_dir: &Inode<Self>, _dentry: &Dentry<Self>) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: `rename(2)`/`renameat2(2)` with `RENAME_*` flags.
+    fn rename(
+        _idmap: Idmap,
+        _old_dir: &Inode<Self>,
+        _old: &Dentry<Self>,
+        _new_dir: &Inode<Self>,
+        _new: &Dentry<Self>,
+        _flags: u32,
+    ) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: an unnamed file for `O_TMPFILE`.
+    fn tmpfile(_idmap: Idmap, _dir: &Inode<Self>, _file: TmpFile, _mode: u32) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: `chmod`, `chown`, `utimensat`, `truncate`.
+    fn setattr(_inode: &Inode<Self>, _attr: &SetAttr<'_>) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: extended attributes. `name` is the full name with its namespace prefix; with an
+    /// empty `out` the value's size is returned.
+    fn xattr_get(_inode: &Inode<Self>, _name: &[u8], _out: &mut [u8]) -> Result<usize> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Sets (`Some`) or removes (`None`) an extended attribute; `flags` are `XATTR_CREATE` /
+    /// `XATTR_REPLACE`.
+    fn xattr_set(_inode: &Inode<Self>, _name: &[u8], _value: Option<&[u8]>, _flags: i32) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Lists the names (NUL-terminated, back to back); with an empty `out` the size is returned.
+    fn listxattr(_inode: &Inode<Self>, _out: &mut [u8]) -> Result<usize> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// Hands directory entries to `readdir(2)` (`struct dir_context`).
@@ -130,25 +233,17 @@ impl SeqFile {
         // SAFETY: valid seq_file (type invariant); `s` is NUL-terminated.
         unsafe { sys::ferrofs_shim_seq_puts(self.0, s.as_ptr()) };
     }
+
+    /// Appends `prefix` and `n` in decimal.
+    pub(crate) fn put_decimal(&mut self, prefix: &CStr, n: u64) {
+        // SAFETY: valid seq_file (type invariant); `prefix` is NUL-terminated.
+        unsafe { sys::ferrofs_shim_seq_put_decimal(self.0, prefix.as_ptr(), n) };
+    }
 }
 
 /// `ENOPARAM`: "not a parameter of this filesystem" (kernel-internal errno 519).
 pub(crate) fn enoparam() -> kernel::error::Error {
     kernel::error::Error::from_errno(-519)
-}
-
-/// A mount context (`struct fs_context`) being set up.
-///
-/// # Invariants
-///
-/// `0` points to a valid `fs_context` for the lifetime of the wrapper.
-pub(crate) struct FsContext(*mut sys::fs_context);
-
-impl FsContext {
-    fn sb_flags(&self) -> u32 {
-        // SAFETY: valid context (type invariant).
-        unsafe { (*self.0).sb_flags }
-    }
 }
 
 /// A `struct file_system_type` in static storage.
@@ -296,9 +391,16 @@ unsafe extern "C" fn get_tree<T: FileSystem>(fc: *mut sys::fs_context) -> c_int 
 }
 
 unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut sys::fs_context) -> c_int {
-    // INVARIANT: valid context from the VFS for the duration of the call.
-    let fc = FsContext(fc);
-    to_c(T::reconfigure(fc.sb_flags() as u64 & sys::FERROFS_SB_RDONLY as u64 != 0))
+    // SAFETY: a reconfiguration context of a mounted superblock of ours: `root` is set and its
+    // superblock is active for the call; the options are ours (NULL only if init failed).
+    unsafe {
+        let Some(opts) = options::<T>(fc) else {
+            return code::EINVAL.to_errno();
+        };
+        let sb = SuperBlock::<T>::from_raw((*(*fc).root).d_sb);
+        let rdonly = (*fc).sb_flags as u64 & sys::FERROFS_SB_RDONLY as u64 != 0;
+        to_c(T::reconfigure(sb, rdonly, opts))
+    }
 }
 
 unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, fc: *mut sys::fs_context) -> c_int {
@@ -307,27 +409,29 @@ unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, fc: *m
     let Some(opts) = opts else {
         return code::EINVAL.to_errno();
     };
-    let (info, root_ino) = match T::fill_super(&new, opts) {
-        Ok(v) => v,
-        Err(e) => return e.to_errno(),
-    };
-    let rl = match Ratelimit::new() {
+    let r = (|| -> Result<u64> {
+        let (info, root_ino) = T::fill_super(&new, opts)?;
+        let state = KBox::pin_init(SbState::<T>::new(sb, info)?, GFP_KERNEL)?;
+        // SAFETY: the superblock is ours until fill_super returns. From here on `s_fs_info` holds
+        // the pinned state (freed by kill_sb), so the superblock satisfies `SuperBlock<T>`'s
+        // invariants.
+        unsafe {
+            (*sb).s_fs_info = state.into_foreign() as *mut c_void;
+            (*sb).s_op = &Tables::<T>::SUPER_OPS;
+            (*sb).s_magic = T::MAGIC as _;
+            (*sb).s_maxbytes = T::MAX_FILE_SIZE.min(i64::MAX as u64) as i64;
+            (*sb).s_time_gran = 1;
+            let handlers: &'static super::ops::XattrHandlers = &Tables::<T>::XATTR_HANDLERS;
+            if T::HAS_XATTR_GET {
+                sys::ferrofs_shim_set_xattr_handlers(sb, handlers.0.as_ptr());
+            }
+        }
+        Ok(root_ino)
+    })();
+    let root_ino = match r {
         Ok(r) => r,
         Err(e) => return e.to_errno(),
     };
-    let info = match KBox::new(SbState { rl, info }, GFP_KERNEL) {
-        Ok(b) => b,
-        Err(_) => return code::ENOMEM.to_errno(),
-    };
-    // SAFETY: the superblock is ours until fill_super returns. From here on `s_fs_info` holds the
-    // info (freed by kill_sb), so the superblock satisfies `SuperBlock<T>`'s invariants.
-    unsafe {
-        (*sb).s_fs_info = KBox::into_raw(info).cast::<c_void>();
-        (*sb).s_op = &Tables::<T>::SUPER_OPS;
-        (*sb).s_magic = T::MAGIC as _;
-        (*sb).s_maxbytes = T::MAX_FILE_SIZE.min(i64::MAX as u64) as i64;
-        (*sb).s_time_gran = 1;
-    }
     // SAFETY: see above.
     let sbr = unsafe { SuperBlock::<T>::from_raw(sb) };
     let root = match iget(sbr, root_ino) {
@@ -335,23 +439,33 @@ unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, fc: *m
         Err(e) => return e.to_errno(),
     };
     // SAFETY: d_make_root takes over the inode reference (and drops it on failure).
-    let dentry = unsafe { sys::d_make_root(root.into_raw()) };
+    let dentry = unsafe { sys::d_make_root(kernel::types::ARef::into_raw(root).as_ptr().cast()) };
     if dentry.is_null() {
         return code::ENOMEM.to_errno();
     }
     // SAFETY: still inside fill_super on our superblock.
     unsafe { (*sb).s_root = dentry };
+    if T::HAS_ACTIVATE {
+        if let Err(e) = T::activate(sbr) {
+            // The VFS tears the superblock down through kill_sb (s_root is dropped there).
+            return e.to_errno();
+        }
+    }
     0
 }
 
 unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut sys::super_block) {
-    // SAFETY: the VFS is tearing down our superblock; after kill_block_super() every inode is gone,
-    // so nothing can reach the info any more and it is freed exactly once.
+    // SAFETY: the VFS is tearing down our superblock. The background work is stopped first (it
+    // may still be queued when fill_super failed late); after kill_block_super() every inode is
+    // gone, so nothing can reach the state any more and it is freed exactly once.
     unsafe {
-        let info = (*sb).s_fs_info.cast::<SbState<T::Info>>();
+        let state = (*sb).s_fs_info;
+        if !state.is_null() {
+            SuperBlock::<T>::from_raw(sb).stop_background();
+        }
         sys::kill_block_super(sb);
-        if !info.is_null() {
-            drop(KBox::from_raw(info));
+        if !state.is_null() {
+            drop(<Pin<KBox<SbState<T>>> as ForeignOwnable>::from_foreign(state));
         }
     }
 }

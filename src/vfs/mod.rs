@@ -7,10 +7,20 @@
 //! called back through the tables built here.
 
 pub(crate) mod buffer;
+pub(crate) mod dentry;
 pub(crate) mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod ops;
 pub(crate) mod sb;
+
+/// Kernel constants the filesystem logic needs, re-exported so that it never names `sys`.
+pub(crate) mod sys_consts {
+    pub(crate) use crate::sys::{
+        FERROFS_RENAME_EXCHANGE as RENAME_EXCHANGE, FERROFS_RENAME_NOREPLACE as RENAME_NOREPLACE,
+        FERROFS_RENAME_WHITEOUT as RENAME_WHITEOUT, FERROFS_S_IFCHR as S_IFCHR, FERROFS_WHITEOUT_MODE as WHITEOUT_MODE,
+        FERROFS_XATTR_CREATE as XATTR_CREATE, FERROFS_XATTR_REPLACE as XATTR_REPLACE,
+    };
+}
 
 use core::ffi::c_int;
 use kernel::error::Error;
@@ -37,4 +47,25 @@ pub(crate) fn enametoolong() -> Error {
 pub(crate) fn err_ptr<T>(e: Error) -> *mut T {
     // ERR_PTR(): negative errnos live in the last page of the address space.
     e.to_errno() as isize as *mut T
+}
+
+/// `ENODATA`: no such extended attribute.
+pub(crate) fn enodata() -> Error {
+    Error::from_errno(-61)
+}
+
+/// `ENOTEMPTY`.
+pub(crate) fn enotempty() -> Error {
+    Error::from_errno(-39)
+}
+
+/// The kernel's CRC-32C update step (`crc32c()`: no inversions), for the format crate.
+pub(crate) fn crc32c(crc: u32, data: &[u8]) -> u32 {
+    // SAFETY: `data` is valid for its length; crc32c only reads it.
+    unsafe { crate::sys::ferrofs_shim_crc32c(crc, data.as_ptr().cast(), data.len()) }
+}
+
+/// `EOPNOTSUPP`.
+pub(crate) fn eopnotsupp() -> Error {
+    Error::from_errno(-95)
 }

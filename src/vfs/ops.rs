@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The operation tables the VFS calls, and the C-ABI trampolines into [`FileSystem`].
+//!
+//! Every trampoline turns the raw arguments into the safe wrappers (whose invariants the VFS
+//! guarantees for the duration of the call) and the `Result` back into the C convention.
 
+use super::dentry::Dentry;
 use super::fs_type::{DirEmitter, FileSystem, MapKind, StatFs};
-use super::inode::{alloc_inode, free_inode, iget, Inode};
+use super::inode::{alloc_inode, free_inode, iget, Idmap, Inode, SetAttr, TmpFile};
 use super::sb::SuperBlock;
 use super::{err_ptr, to_c};
 use crate::sys;
-use core::ffi::{c_int, c_uint};
+use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use core::marker::PhantomData;
 use kernel::error::code;
+use kernel::types::ARef;
 
 /// Per-filesystem operation tables. Referenced as `&Tables::<T>::X`, each constant is promoted to
 /// a `'static` table.
@@ -21,26 +26,58 @@ const fn zeroed<U>() -> U {
     unsafe { core::mem::MaybeUninit::<U>::zeroed().assume_init() }
 }
 
+/// The NULL-terminated `s_xattr` array.
+pub(crate) struct XattrHandlers(pub(crate) [*const sys::xattr_handler; 4]);
+
+// SAFETY: the array only points to immutable static handler tables.
+unsafe impl Sync for XattrHandlers {}
+
+/// An `xattr_handler` table.
+pub(crate) struct XattrHandler(sys::xattr_handler);
+
+// SAFETY: immutable after construction; only read by the VFS.
+unsafe impl Sync for XattrHandler {}
+
 impl<T: FileSystem> Tables<T> {
     pub(crate) const SUPER_OPS: sys::super_operations = sys::super_operations {
         alloc_inode: Some(alloc_inode::<T>),
         free_inode: Some(free_inode::<T>),
         statfs: Some(statfs::<T>),
         show_options: Some(super::fs_type::show_options::<T>),
+        put_super: if T::HAS_PUT_SUPER { Some(put_super::<T>) } else { None },
+        sync_fs: if T::HAS_SYNC_FS { Some(sync_fs::<T>) } else { None },
+        freeze_fs: if T::HAS_FREEZE_FS { Some(freeze_fs::<T>) } else { None },
+        unfreeze_fs: if T::HAS_UNFREEZE_FS { Some(unfreeze_fs::<T>) } else { None },
+        dirty_inode: if T::HAS_DIRTY_INODE { Some(dirty_inode::<T>) } else { None },
+        evict_inode: if T::HAS_EVICT_INODE { Some(evict_inode::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const DIR_INODE_OPS: sys::inode_operations = sys::inode_operations {
         lookup: Some(lookup::<T>),
+        create: if T::HAS_MKNOD { Some(create::<T>) } else { None },
+        mkdir: if T::HAS_MKNOD { Some(mkdir::<T>) } else { None },
+        mknod: if T::HAS_MKNOD { Some(mknod::<T>) } else { None },
+        symlink: if T::HAS_SYMLINK { Some(symlink::<T>) } else { None },
+        link: if T::HAS_LINK { Some(link::<T>) } else { None },
+        unlink: if T::HAS_UNLINK { Some(unlink::<T>) } else { None },
+        rmdir: if T::HAS_RMDIR { Some(rmdir::<T>) } else { None },
+        rename: if T::HAS_RENAME { Some(rename::<T>) } else { None },
+        tmpfile: if T::HAS_TMPFILE { Some(tmpfile::<T>) } else { None },
+        setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
+        listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const DIR_FILE_OPS: sys::file_operations = sys::file_operations {
         llseek: Some(sys::generic_file_llseek),
         read: Some(sys::generic_read_dir),
         iterate_shared: Some(iterate_shared::<T>),
+        fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const REG_INODE_OPS: sys::inode_operations = sys::inode_operations {
         fiemap: Some(fiemap::<T>),
+        setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
+        listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const REG_FILE_OPS: sys::file_operations = sys::file_operations {
@@ -48,10 +85,18 @@ impl<T: FileSystem> Tables<T> {
         read_iter: Some(sys::generic_file_read_iter),
         mmap: Some(sys::generic_file_readonly_mmap),
         splice_read: Some(sys::filemap_splice_read),
+        fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const SYMLINK_INODE_OPS: sys::inode_operations = sys::inode_operations {
         get_link: Some(sys::simple_get_link),
+        setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
+        listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
+        ..zeroed()
+    };
+    pub(crate) const SPECIAL_INODE_OPS: sys::inode_operations = sys::inode_operations {
+        setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
+        listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const AOPS: sys::address_space_operations = sys::address_space_operations {
@@ -62,6 +107,29 @@ impl<T: FileSystem> Tables<T> {
     pub(crate) const IOMAP_OPS: sys::iomap_ops = sys::iomap_ops {
         iomap_begin: Some(iomap_begin::<T>),
         iomap_end: None,
+    };
+    const XATTR_USER: XattrHandler = XattrHandler(sys::xattr_handler {
+        prefix: c"user.".as_ptr(),
+        get: Some(xattr_get::<T>),
+        set: Some(xattr_set::<T>),
+        ..zeroed()
+    });
+    const XATTR_TRUSTED: XattrHandler = XattrHandler(sys::xattr_handler {
+        prefix: c"trusted.".as_ptr(),
+        get: Some(xattr_get::<T>),
+        set: Some(xattr_set::<T>),
+        ..zeroed()
+    });
+    const XATTR_SECURITY: XattrHandler = XattrHandler(sys::xattr_handler {
+        prefix: c"security.".as_ptr(),
+        get: Some(xattr_get::<T>),
+        set: Some(xattr_set::<T>),
+        ..zeroed()
+    });
+    pub(crate) const XATTR_HANDLERS: XattrHandlers = if T::HAS_XATTR_GET {
+        XattrHandlers([&Self::XATTR_USER.0, &Self::XATTR_TRUSTED.0, &Self::XATTR_SECURITY.0, core::ptr::null()])
+    } else {
+        XattrHandlers([core::ptr::null(); 4])
     };
 }
 
@@ -89,6 +157,55 @@ unsafe extern "C" fn statfs<T: FileSystem>(dentry: *mut sys::dentry, buf: *mut s
     }
 }
 
+unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut sys::super_block) {
+    // SAFETY: the VFS calls put_super on a mounted superblock of ours.
+    T::put_super(unsafe { SuperBlock::<T>::from_raw(sb) })
+}
+
+unsafe extern "C" fn sync_fs<T: FileSystem>(sb: *mut sys::super_block, wait: c_int) -> c_int {
+    // SAFETY: mounted superblock of ours.
+    to_c(T::sync_fs(unsafe { SuperBlock::<T>::from_raw(sb) }, wait != 0))
+}
+
+unsafe extern "C" fn fsync<T: FileSystem>(
+    file: *mut sys::file,
+    _start: sys::loff_t,
+    _end: sys::loff_t,
+    datasync: c_int,
+) -> c_int {
+    // SAFETY: an open file of ours; its inode is initialised and pinned by the open file.
+    let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
+    to_c(T::fsync(inode, datasync != 0))
+}
+
+unsafe extern "C" fn freeze_fs<T: FileSystem>(sb: *mut sys::super_block) -> c_int {
+    // SAFETY: mounted superblock of ours.
+    to_c(T::freeze_fs(unsafe { SuperBlock::<T>::from_raw(sb) }))
+}
+
+unsafe extern "C" fn unfreeze_fs<T: FileSystem>(sb: *mut sys::super_block) -> c_int {
+    // SAFETY: mounted superblock of ours.
+    to_c(T::unfreeze_fs(unsafe { SuperBlock::<T>::from_raw(sb) }))
+}
+
+unsafe extern "C" fn dirty_inode<T: FileSystem>(inode: *mut sys::inode, _flags: c_int) {
+    // SAFETY: the VFS dirties initialised inodes of ours.
+    T::dirty_inode(unsafe { Inode::<T>::from_raw(inode) })
+}
+
+unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut sys::inode) {
+    // SAFETY: the inode is being evicted: no references remain; its fields are still valid. The
+    // page cache goes first, then the filesystem's on-disk cleanup, then clear_inode as the VFS
+    // requires of evict_inode. A bad inode (failed iget or discarded new inode) is left alone.
+    unsafe {
+        sys::truncate_inode_pages_final(core::ptr::addr_of_mut!((*inode).i_data));
+        if !sys::is_bad_inode(inode) {
+            T::evict_inode(Inode::<T>::from_raw(inode));
+        }
+        sys::clear_inode(inode);
+    }
+}
+
 unsafe extern "C" fn lookup<T: FileSystem>(
     dir: *mut sys::inode,
     dentry: *mut sys::dentry,
@@ -96,14 +213,10 @@ unsafe extern "C" fn lookup<T: FileSystem>(
 ) -> *mut sys::dentry {
     // SAFETY: the VFS passes an initialised directory inode of ours and a valid dentry whose name
     // is stable while the parent is locked for lookup.
-    let (dir, name) = unsafe {
-        let mut len: c_uint = 0;
-        let p = sys::ferrofs_shim_dentry_name(dentry, &mut len);
-        (Inode::<T>::from_raw(dir), core::slice::from_raw_parts(p, len as usize))
-    };
-    let inode = match T::lookup(dir, name) {
+    let (dir, d) = unsafe { (Inode::<T>::from_raw(dir), Dentry::<T>::from_raw(dentry)) };
+    let inode = match T::lookup(dir, d.name()) {
         Ok(Some(ino)) => match iget(dir.sb(), ino) {
-            Ok(i) => i.into_raw(),
+            Ok(i) => ARef::into_raw(i).as_ptr().cast::<sys::inode>(),
             Err(e) => return err_ptr(e),
         },
         Ok(None) => core::ptr::null_mut(),
@@ -111,6 +224,210 @@ unsafe extern "C" fn lookup<T: FileSystem>(
     };
     // SAFETY: d_splice_alias takes over our inode reference (or NULL for a negative dentry).
     unsafe { sys::d_splice_alias(inode, dentry) }
+}
+
+/// The arguments of a directory operation as wrappers.
+///
+/// # Safety
+///
+/// `dir` must be an initialised directory inode of ours and `dentry` a dentry in it, both valid
+/// and stable for the VFS call in progress (the VFS holds the directory's lock).
+unsafe fn dir_args<'a, T: FileSystem>(dir: *mut sys::inode, dentry: *mut sys::dentry) -> (&'a Inode<T>, Dentry<T>) {
+    // SAFETY: see the function's safety section.
+    unsafe { (Inode::<T>::from_raw(dir), Dentry::<T>::from_raw(dentry)) }
+}
+
+unsafe extern "C" fn create<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    mode: sys::umode_t,
+    _excl: bool,
+) -> c_int {
+    // SAFETY: VFS directory operation arguments.
+    let (dir, d) = unsafe { dir_args::<T>(dir, dentry) };
+    to_c(T::mknod(Idmap(idmap), dir, &d, mode as u32, 0))
+}
+
+unsafe extern "C" fn mkdir<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    mode: sys::umode_t,
+) -> c_int {
+    // SAFETY: VFS directory operation arguments.
+    let (dir, d) = unsafe { dir_args::<T>(dir, dentry) };
+    // The VFS passes the permission bits only.
+    to_c(T::mknod(Idmap(idmap), dir, &d, mode as u32 | 0o040000, 0))
+}
+
+unsafe extern "C" fn mknod<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    mode: sys::umode_t,
+    rdev: sys::dev_t,
+) -> c_int {
+    // SAFETY: VFS directory operation arguments.
+    let (dir, d) = unsafe { dir_args::<T>(dir, dentry) };
+    // SAFETY: plain arithmetic in the shim.
+    let rdev = unsafe { sys::ferrofs_shim_encode_dev(rdev) };
+    to_c(T::mknod(Idmap(idmap), dir, &d, mode as u32, rdev))
+}
+
+unsafe extern "C" fn symlink<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    target: *const c_char,
+) -> c_int {
+    // SAFETY: VFS directory operation arguments; `target` is a NUL-terminated kernel string.
+    let (dir, d, target) = unsafe { (Inode::<T>::from_raw(dir), Dentry::<T>::from_raw(dentry), CStr::from_ptr(target)) };
+    to_c(T::symlink(Idmap(idmap), dir, &d, target.to_bytes()))
+}
+
+unsafe extern "C" fn link<T: FileSystem>(old: *mut sys::dentry, dir: *mut sys::inode, dentry: *mut sys::dentry) -> c_int {
+    // SAFETY: VFS arguments: `old` is a positive dentry of ours whose inode the VFS locked.
+    let (dir, d, old) = unsafe { (Inode::<T>::from_raw(dir), Dentry::<T>::from_raw(dentry), Dentry::<T>::from_raw(old)) };
+    let Some(inode) = old.inode() else {
+        return code::ENOENT.to_errno();
+    };
+    to_c(T::link(inode, dir, &d))
+}
+
+unsafe extern "C" fn unlink<T: FileSystem>(dir: *mut sys::inode, dentry: *mut sys::dentry) -> c_int {
+    // SAFETY: VFS directory operation arguments.
+    let (dir, d) = unsafe { dir_args::<T>(dir, dentry) };
+    to_c(T::unlink(dir, &d))
+}
+
+unsafe extern "C" fn rmdir<T: FileSystem>(dir: *mut sys::inode, dentry: *mut sys::dentry) -> c_int {
+    // SAFETY: VFS directory operation arguments.
+    let (dir, d) = unsafe { dir_args::<T>(dir, dentry) };
+    to_c(T::rmdir(dir, &d))
+}
+
+unsafe extern "C" fn rename<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    old_dir: *mut sys::inode,
+    old: *mut sys::dentry,
+    new_dir: *mut sys::inode,
+    new: *mut sys::dentry,
+    flags: c_uint,
+) -> c_int {
+    // SAFETY: VFS rename arguments: both directories are ours and locked (lock_rename), both
+    // dentries are stable for the call.
+    let (od, o) = unsafe { dir_args::<T>(old_dir, old) };
+    // SAFETY: as above.
+    let (nd, n) = unsafe { dir_args::<T>(new_dir, new) };
+    to_c(T::rename(Idmap(idmap), od, &o, nd, &n, flags))
+}
+
+unsafe extern "C" fn tmpfile<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    file: *mut sys::file,
+    mode: sys::umode_t,
+) -> c_int {
+    // SAFETY: VFS arguments: a directory of ours and the file being opened with O_TMPFILE.
+    let dir = unsafe { Inode::<T>::from_raw(dir) };
+    to_c(T::tmpfile(Idmap(idmap), dir, TmpFile(file), mode as u32))
+}
+
+unsafe extern "C" fn setattr<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dentry: *mut sys::dentry,
+    attr: *mut sys::iattr,
+) -> c_int {
+    // SAFETY: VFS setattr arguments: a positive dentry of ours, its inode locked by the VFS.
+    let d = unsafe { Dentry::<T>::from_raw(dentry) };
+    let Some(inode) = d.inode() else {
+        return code::ENOENT.to_errno();
+    };
+    let a = SetAttr { idmap: Idmap(idmap), dentry, attr, _p: PhantomData };
+    to_c(T::setattr(inode, &a))
+}
+
+/// The inode and full name of an xattr call.
+///
+/// # Safety
+///
+/// `h`, `inode` and `name` must be the arguments of an xattr handler call of ours.
+unsafe fn xattr_args<'a, T: FileSystem>(
+    h: *const sys::xattr_handler,
+    inode: *mut sys::inode,
+    name: *const c_char,
+) -> (&'a Inode<T>, &'a [u8]) {
+    // SAFETY: see above; xattr_full_name returns the prefixed name the VFS was given, a
+    // NUL-terminated string that lives for the call.
+    unsafe {
+        let full = sys::xattr_full_name(h, name);
+        (Inode::<T>::from_raw(inode), CStr::from_ptr(full).to_bytes())
+    }
+}
+
+unsafe extern "C" fn xattr_get<T: FileSystem>(
+    h: *const sys::xattr_handler,
+    _dentry: *mut sys::dentry,
+    inode: *mut sys::inode,
+    name: *const c_char,
+    buffer: *mut c_void,
+    size: usize,
+) -> c_int {
+    // SAFETY: handler call arguments; `buffer` is a kernel buffer of `size` bytes (NULL with 0).
+    let (inode, name) = unsafe { xattr_args::<T>(h, inode, name) };
+    let out: &mut [u8] = if size == 0 || buffer.is_null() {
+        &mut []
+    } else {
+        // SAFETY: see above.
+        unsafe { core::slice::from_raw_parts_mut(buffer.cast(), size) }
+    };
+    match T::xattr_get(inode, name, out) {
+        Ok(n) => n.min(c_int::MAX as usize) as c_int,
+        Err(e) => e.to_errno(),
+    }
+}
+
+unsafe extern "C" fn xattr_set<T: FileSystem>(
+    h: *const sys::xattr_handler,
+    _idmap: *mut sys::mnt_idmap,
+    _dentry: *mut sys::dentry,
+    inode: *mut sys::inode,
+    name: *const c_char,
+    value: *const c_void,
+    size: usize,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: handler call arguments; the inode is locked by the VFS; `value` is NULL for a removal
+    // or a kernel buffer of `size` bytes.
+    let (inode, name) = unsafe { xattr_args::<T>(h, inode, name) };
+    let value: Option<&[u8]> = if value.is_null() {
+        None
+    } else if size == 0 {
+        Some(&[])
+    } else {
+        // SAFETY: see above.
+        Some(unsafe { core::slice::from_raw_parts(value.cast(), size) })
+    };
+    to_c(T::xattr_set(inode, name, value, flags))
+}
+
+unsafe extern "C" fn listxattr<T: FileSystem>(dentry: *mut sys::dentry, buffer: *mut c_char, size: usize) -> isize {
+    // SAFETY: VFS arguments: a positive dentry of ours; `buffer` a kernel buffer of `size` bytes.
+    let d = unsafe { Dentry::<T>::from_raw(dentry) };
+    let Some(inode) = d.inode() else {
+        return code::ENOENT.to_errno() as isize;
+    };
+    let out: &mut [u8] = if size == 0 || buffer.is_null() {
+        &mut []
+    } else {
+        // SAFETY: see above.
+        unsafe { core::slice::from_raw_parts_mut(buffer.cast(), size) }
+    };
+    match T::listxattr(inode, out) {
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
 }
 
 unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut sys::file, ctx: *mut sys::dir_context) -> c_int {

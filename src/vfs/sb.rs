@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Superblock wrappers.
+//! Superblock wrappers, the per-mount state the vfs layer keeps beside the filesystem's, and the
+//! per-mount workqueue with its delayed commit work.
 
 use super::buffer::BufferHead;
 use super::fs_type::FileSystem;
 use crate::sys;
 use core::ffi::CStr;
 use core::marker::PhantomData;
-use kernel::error::{code, Result};
+use core::ptr::NonNull;
+use kernel::error::{code, Error, Result};
+use kernel::prelude::*;
+use kernel::types::Opaque;
 
 /// A superblock being set up by `fill_super`: no filesystem info attached yet.
 ///
@@ -49,8 +53,8 @@ impl<T: FileSystem> NewSuperBlock<T> {
 
     /// Whether the mount is read-only.
     pub(crate) fn is_rdonly(&self) -> bool {
-        // SAFETY: valid superblock (type invariant); s_flags is stable while we fill it.
-        unsafe { (*self.0).s_flags & sys::FERROFS_SB_RDONLY != 0 }
+        // SAFETY: valid superblock (type invariant).
+        unsafe { sys::ferrofs_shim_sb_rdonly(self.0) }
     }
 
     /// The device name (`s_id`), for messages.
@@ -71,7 +75,7 @@ fn sb_id<'a>(sb: *mut sys::super_block) -> &'a str {
 /// # Invariants
 ///
 /// `0` is a ratelimit state allocated and initialised by the shim, freed in `Drop`.
-pub(crate) struct Ratelimit(core::ptr::NonNull<core::ffi::c_void>);
+pub(crate) struct Ratelimit(NonNull<core::ffi::c_void>);
 
 // SAFETY: the ratelimit state has its own lock; it may be used and freed from any thread.
 unsafe impl Send for Ratelimit {}
@@ -82,7 +86,7 @@ impl Ratelimit {
     pub(crate) fn new() -> Result<Self> {
         // SAFETY: plain allocation; NULL on failure.
         let p = unsafe { sys::ferrofs_shim_ratelimit_alloc() };
-        core::ptr::NonNull::new(p).map(Self).ok_or(code::ENOMEM)
+        NonNull::new(p).map(Self).ok_or(code::ENOMEM)
     }
 }
 
@@ -93,20 +97,105 @@ impl Drop for Ratelimit {
     }
 }
 
-/// What `s_fs_info` points to: the filesystem's per-mount state and the vfs layer's own.
-pub(crate) struct SbState<I> {
+/// An owned workqueue (`alloc_workqueue` with `WQ_MEM_RECLAIM`), drained and destroyed on drop.
+///
+/// # Invariants
+///
+/// `0` is a workqueue allocated by the shim and not yet destroyed.
+pub(crate) struct WorkQueue(NonNull<sys::workqueue_struct>);
+
+// SAFETY: workqueues are made to be used from any thread.
+unsafe impl Send for WorkQueue {}
+// SAFETY: as above.
+unsafe impl Sync for WorkQueue {}
+
+impl WorkQueue {
+    fn for_sb(sb: *mut sys::super_block) -> Result<Self> {
+        // SAFETY: `sb` is a valid superblock; the name is formatted from its `s_id`.
+        let wq = unsafe { sys::ferrofs_shim_alloc_wq(sb) };
+        NonNull::new(wq).map(Self).ok_or(code::ENOMEM)
+    }
+
+    /// Waits until every work item queued so far has run.
+    pub(crate) fn flush(&self) {
+        // SAFETY: valid workqueue (type invariant).
+        unsafe { sys::ferrofs_shim_flush_wq(self.0.as_ptr()) };
+    }
+}
+
+impl Drop for WorkQueue {
+    fn drop(&mut self) {
+        // SAFETY: valid and not destroyed yet (type invariant); destroy_workqueue drains it first.
+        unsafe { sys::destroy_workqueue(self.0.as_ptr()) };
+    }
+}
+
+/// What `s_fs_info` points to: the vfs layer's per-mount state beside the filesystem's.
+///
+/// # Invariants
+///
+/// `sb` is the superblock whose `s_fs_info` points to this state. `commit_work` was initialised by
+/// the shim and is cancelled (by [`SuperBlock::stop_background`]) before the state is dropped.
+#[pin_data]
+pub(crate) struct SbState<T: FileSystem> {
     pub(crate) rl: Ratelimit,
-    pub(crate) info: I,
+    pub(crate) wq: WorkQueue,
+    sb: *mut sys::super_block,
+    #[pin]
+    commit_work: Opaque<sys::delayed_work>,
+    #[pin]
+    pub(crate) info: T::Info,
+}
+
+// SAFETY: the raw superblock pointer is only used to find the superblock from the work callback;
+// everything else is Send/Sync by the bounds on `T::Info`.
+unsafe impl<T: FileSystem> Send for SbState<T> {}
+// SAFETY: as above.
+unsafe impl<T: FileSystem> Sync for SbState<T> {}
+
+impl<T: FileSystem> SbState<T> {
+    /// The state for `sb`, with the filesystem's info from `info`.
+    pub(crate) fn new(
+        sb: *mut sys::super_block,
+        info: impl PinInit<T::Info, Error>,
+    ) -> Result<impl PinInit<Self, Error>> {
+        let rl = Ratelimit::new()?;
+        let wq = WorkQueue::for_sb(sb)?;
+        Ok(try_pin_init!(Self {
+            rl,
+            wq,
+            sb,
+            // SAFETY: the shim runs INIT_DELAYED_WORK on the slot, which is all a delayed_work needs.
+            commit_work <- Opaque::ffi_init(|p| unsafe {
+                sys::ferrofs_shim_init_delayed_work(p, Some(commit_work_fn::<T>))
+            }),
+            info <- info,
+        }? Error))
+    }
+}
+
+/// The delayed commit work: finds the superblock and calls [`FileSystem::background_commit`].
+unsafe extern "C" fn commit_work_fn<T: FileSystem>(work: *mut sys::work_struct) {
+    // SAFETY: the only work item with this function is `commit_work` inside a live `SbState<T>`
+    // (cancelled before the state is freed), so the container computations stay inside it.
+    unsafe {
+        let dw = sys::ferrofs_shim_to_delayed_work(work);
+        let off = core::mem::offset_of!(SbState<T>, commit_work);
+        let state = dw.cast::<u8>().sub(off).cast::<SbState<T>>();
+        let sb = SuperBlock::<T>::from_raw((*state).sb);
+        T::background_commit(sb);
+    }
 }
 
 /// A mounted ferrofs superblock, as seen by inode and file operations.
 ///
 /// # Invariants
 ///
-/// The wrapped superblock is active and its `s_fs_info` points to a live `SbState<T::Info>` installed by
-/// [`super::fs_type`] after `fill_super` succeeded; it is freed only after all inodes are gone.
+/// The wrapped superblock is active and its `s_fs_info` points to a live, pinned `SbState<T>`
+/// installed by [`super::fs_type`] after `fill_super` succeeded; it is freed only after all inodes
+/// are gone.
 #[repr(transparent)]
-pub(crate) struct SuperBlock<T: FileSystem>(sys::super_block, PhantomData<T>);
+pub(crate) struct SuperBlock<T: FileSystem>(Opaque<sys::super_block>, PhantomData<T>);
 
 impl<T: FileSystem> SuperBlock<T> {
     /// # Safety
@@ -118,7 +207,7 @@ impl<T: FileSystem> SuperBlock<T> {
     }
 
     pub(crate) fn as_ptr(&self) -> *mut sys::super_block {
-        &self.0 as *const sys::super_block as *mut sys::super_block
+        self.0.get()
     }
 
     /// The filesystem's per-mount state.
@@ -126,9 +215,14 @@ impl<T: FileSystem> SuperBlock<T> {
         &self.state().info
     }
 
-    fn state(&self) -> &SbState<T::Info> {
-        // SAFETY: per the type invariants `s_fs_info` points to a live `SbState<T::Info>`.
-        unsafe { &*(self.0.s_fs_info as *const SbState<T::Info>) }
+    pub(crate) fn state(&self) -> &SbState<T> {
+        // SAFETY: per the type invariants `s_fs_info` points to a live, pinned `SbState<T>`.
+        unsafe { &*((*self.as_ptr()).s_fs_info as *const SbState<T>) }
+    }
+
+    /// The device name (`s_id`), for messages.
+    pub(crate) fn id(&self) -> &str {
+        sb_id(self.as_ptr())
     }
 
     /// Reads block `block` through the block device's page cache; `None` on I/O error.
@@ -137,8 +231,59 @@ impl<T: FileSystem> SuperBlock<T> {
         unsafe { BufferHead::read(self.as_ptr(), block) }
     }
 
+    /// A buffer for block `block` that the caller overwrites whole (no read from disk).
+    pub(crate) fn getblk(&self, block: u64) -> Option<BufferHead> {
+        // SAFETY: a mounted superblock has its device and block size set.
+        unsafe { BufferHead::get(self.as_ptr(), block) }
+    }
+
+    /// Flushes the device's volatile write cache.
+    pub(crate) fn flush_device(&self) -> Result {
+        // SAFETY: a mounted superblock has its device.
+        kernel::error::to_result(unsafe { sys::ferrofs_shim_flush_device(self.as_ptr()) })
+    }
+
+    /// Turns the superblock read-only after a fatal error (`errors=remount-ro`).
+    pub(crate) fn force_rdonly(&self) {
+        // SAFETY: valid superblock; the shim sets SB_RDONLY with a single store, as ext4 does.
+        unsafe { sys::ferrofs_shim_set_rdonly(self.as_ptr()) };
+    }
+
+    /// Runs [`FileSystem::background_commit`] on the per-mount workqueue after `msecs`; moves an
+    /// already scheduled run to that time when `reschedule`.
+    pub(crate) fn schedule_commit(&self, msecs: u32, reschedule: bool) {
+        let st = self.state();
+        let dw = st.commit_work.get();
+        // SAFETY: the workqueue and the delayed work are valid while the state lives (type
+        // invariants of `SbState`).
+        unsafe {
+            if reschedule {
+                sys::ferrofs_shim_mod_delayed_work(st.wq.0.as_ptr(), dw, msecs);
+            } else {
+                sys::ferrofs_shim_queue_delayed_work(st.wq.0.as_ptr(), dw, msecs);
+            }
+        }
+    }
+
+    /// Cancels the delayed commit work and waits for a running one; afterwards nothing runs on
+    /// the workqueue unless the filesystem queues it again.
+    pub(crate) fn stop_background(&self) {
+        let st = self.state();
+        // SAFETY: valid delayed work (type invariants of `SbState`).
+        unsafe { sys::cancel_delayed_work_sync(st.commit_work.get()) };
+        st.wq.flush();
+    }
+
+    /// Holds off a freeze while the filesystem changes itself outside a system call (deleting an
+    /// evicted inode): `sb_start_intwrite` until the guard drops.
+    pub(crate) fn start_intwrite(&self) -> IntWrite<'_, T> {
+        // SAFETY: valid superblock; paired with sb_end_intwrite in the guard's Drop.
+        unsafe { sys::ferrofs_shim_sb_start_intwrite(self.as_ptr()) };
+        IntWrite(self)
+    }
+
     /// Logs `msg` about `block` at error level, rate-limited per superblock.
-    pub(crate) fn report(&self, msg: &str, block: u64, err: kernel::error::Error) {
+    pub(crate) fn report(&self, msg: &str, block: u64, err: Error) {
         let mut buf = [0u8; 96];
         let n = msg.len().min(buf.len() - 1);
         if let (Some(dst), Some(src)) = (buf.get_mut(..n), msg.as_bytes().get(..n)) {
@@ -148,5 +293,35 @@ impl<T: FileSystem> SuperBlock<T> {
         unsafe {
             sys::ferrofs_shim_report(self.as_ptr(), self.state().rl.0.as_ptr(), buf.as_ptr().cast(), block, err.to_errno())
         };
+    }
+}
+
+/// A scope in which memory allocations do not recurse into filesystem reclaim
+/// (`memalloc_nofs_save`): held with the tree lock, because reclaim may write back our pages,
+/// and writeback needs the tree.
+pub(crate) struct NoFsScope(core::ffi::c_uint, PhantomData<*mut ()>);
+
+impl NoFsScope {
+    pub(crate) fn enter() -> Self {
+        // SAFETY: saves and sets the task's PF_MEMALLOC_NOFS; restored in Drop on the same task
+        // (the guard is not Send).
+        Self(unsafe { sys::ferrofs_shim_memalloc_nofs_save() }, PhantomData)
+    }
+}
+
+impl Drop for NoFsScope {
+    fn drop(&mut self) {
+        // SAFETY: restores what `enter` saved, on the same task.
+        unsafe { sys::ferrofs_shim_memalloc_nofs_restore(self.0) };
+    }
+}
+
+/// See [`SuperBlock::start_intwrite`].
+pub(crate) struct IntWrite<'a, T: FileSystem>(&'a SuperBlock<T>);
+
+impl<T: FileSystem> Drop for IntWrite<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: pairs the sb_start_intwrite of `start_intwrite`.
+        unsafe { sys::ferrofs_shim_sb_end_intwrite(self.0.as_ptr()) };
     }
 }

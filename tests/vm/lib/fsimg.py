@@ -9,6 +9,8 @@
                                          INO with key type TYPE (96 = DIR_INDEX); prints the block number
     fsimg.py corrupt-leaf-with DEV INO TYPE  the same for the leaf holding the first item of INO with key
                                          type TYPE (108 = EXTENT_DATA), whatever else it holds
+    fsimg.py sb-field DEV NAME           print a field of the primary superblock (generation,
+                                         free-blocks, used-blocks, next-inode)
 """
 import struct
 import sys
@@ -110,6 +112,14 @@ def corrupt_leaf_of(dev, ino, ty, only=True):
     return 1
 
 
+def sb_field(dev, name):
+    """A superblock summary field of the primary copy (docs/FORMAT.md section 2)."""
+    offsets = {"generation": 144, "free-blocks": 200, "used-blocks": 208, "next-inode": 192}
+    with open(dev, "rb") as f:
+        sb = rd(f, 16)
+    return struct.unpack_from("<Q", sb, offsets[name])[0]
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "set-incompat":
@@ -122,6 +132,8 @@ def main(argv):
         return corrupt_leaf_of(argv[2], int(argv[3]), int(argv[4]))
     elif cmd == "corrupt-leaf-with":
         return corrupt_leaf_of(argv[2], int(argv[3]), int(argv[4]), only=False)
+    elif cmd == "sb-field":
+        print(sb_field(argv[2], argv[3]))
     else:
         print(__doc__, file=sys.stderr)
         return 2

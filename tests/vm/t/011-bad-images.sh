@@ -60,9 +60,10 @@ want EINVAL "$(mount_errno "$loop")" "truncated device"
 losetup -d "$loop"
 dmesg_has "blocks but the filesystem records" || fail "no message about the device size"
 
-case_ "read-write mount refused (no write support yet), unknown option refused"
+case_ "unknown or bad options refused"
 expect "$MKFS" -f "$TEST_DEV" >/dev/null
-want EROFS "$(mount_errno "$TEST_DEV" rw)" "rw mount"
+want EINVAL "$(mount_errno "$TEST_DEV" rw commit=abc)" "commit=abc"
+want EINVAL "$(mount_errno "$TEST_DEV" rw commit=999999)" "commit=999999"
 want EINVAL "$(mount_errno "$TEST_DEV" ro bogus_option)" "unknown mount option"
 dmesg_has "bogus_option" || fail "no message naming the unknown option"
 

@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Transactions and commits.
+//!
+//! Every change joins the running transaction, generation G = last committed + 1, under the
+//! per-filesystem tree lock ([`TreeState`] in `Info::tree`). A change reserves its worst-case
+//! metadata space first ([`Txn::start`]), so `ENOSPC` comes before anything is modified. The tree
+//! code (the `format` crate, the same code `mkfs.ferrofs` and `fsck.ferrofs` run) copies every node
+//! it changes that an earlier generation wrote; nodes written in G are changed in place in the
+//! block device's page cache and put on G's dirty list. Blocks freed in G stay allocated in the
+//! free-space map ("pinned") until commit G is on disk.
+//!
+//! A commit ([`commit`]) has two phases:
+//! 1. under the tree lock: `format::commit::seal` records the metadata allocations in the extent
+//!    tree, the new superblock is made, the dirty list and the pinned ranges are taken, and the
+//!    running generation becomes G + 1 — changes go on at once, copying what G wrote;
+//! 2. without the tree lock (serialised by `Info::commit_lock`): `format::commit::write_out` writes
+//!    G's dirty blocks, flushes the device cache, writes the primary superblock with FUA and the
+//!    backup with FUA. Only then are G's pinned ranges released for reuse.
+//!
+//! A crash at any instant leaves the old tree or the new one. A failed write aborts: the
+//! filesystem turns read-only with one message, nothing is committed again, and the disk keeps
+//! the last good commit.
+
+use crate::format::commit::{self, CommitIo, TxnRoots};
+use crate::format::space::{Budget, ReserveClass, SpaceMap};
+use crate::format::tree::{BlockStore, MetaChange};
+use crate::format::{DiskSuper, FsError, BLOCK_SIZE};
+use crate::superblock::FerroFs;
+use crate::vfs::buffer::{BhFlag, BufferHead};
+use crate::vfs::sb::{NoFsScope, SuperBlock};
+use kernel::error::{code, Error, Result};
+use kernel::prelude::*;
+use kernel::sync::lock::{mutex::MutexBackend, Guard};
+
+/// Dirty metadata blocks after which a commit is started at once (16 MiB).
+const DIRTY_LIMIT: usize = 4096;
+
+/// The free-space map's storage (the kernel `Vec` does not implement `AsRef<[T]>`).
+pub(crate) struct MapWords(pub(crate) KVVec<u64>);
+
+impl AsRef<[u64]> for MapWords {
+    fn as_ref(&self) -> &[u64] {
+        &self.0
+    }
+}
+
+impl AsMut<[u64]> for MapWords {
+    fn as_mut(&mut self) -> &mut [u64] {
+        &mut self.0
+    }
+}
+
+/// Everything the tree lock protects.
+pub(crate) struct TreeState {
+    /// The roots and counters of the running transaction.
+    pub(crate) roots: TxnRoots,
+    /// The running transaction's generation (last committed + 1).
+    pub(crate) gen: u64,
+    /// The last committed superblock.
+    pub(crate) committed: DiskSuper,
+    /// The free-space map; `None` until the first read-write mount loads it.
+    pub(crate) space: Option<SpaceMap<MapWords>>,
+    /// Space reserved by changes in progress and by the running transaction.
+    pub(crate) budget: Budget,
+    /// Reservations the running transaction holds until its commit.
+    txn_reserved: u64,
+    /// Buffers written in the running transaction (each once: `BhFlag::InTxn`).
+    dirty: KVec<BufferHead>,
+    /// Metadata allocations and frees for the extent tree (FIFO from `changes_head`).
+    changes: KVec<MetaChange>,
+    changes_head: usize,
+    /// Ranges freed in the running transaction: allocated in the map until its commit is durable.
+    pinned: KVec<(u64, u64)>,
+    /// Whether the running transaction changed anything.
+    changed: bool,
+    /// Counts modifications, so a failed change knows whether it modified anything.
+    mods: u64,
+    /// Whether writes are allowed (a read-write mount that has not failed).
+    pub(crate) writable: bool,
+    /// A commit failed: nothing is written any more.
+    pub(crate) aborted: bool,
+}
+
+impl TreeState {
+    pub(crate) fn new(committed: DiskSuper, space: Option<SpaceMap<MapWords>>, used_blocks: u64) -> Self {
+        Self {
+            roots: TxnRoots {
+                fs_root: committed.fs_root,
+                ext_root: committed.extent_root,
+                next_inode: committed.next_inode,
+                used_blocks,
+            },
+            gen: committed.generation.saturating_add(1),
+            committed,
+            space,
+            budget: Budget::new(committed.total_blocks),
+            txn_reserved: 0,
+            dirty: KVec::new(),
+            changes: KVec::new(),
+            changes_head: 0,
+            pinned: KVec::new(),
+            changed: false,
+            mods: 0,
+            writable: false,
+            aborted: false,
+        }
+    }
+
+    /// Free blocks as the free-space map has them (pinned blocks count as used).
+    pub(crate) fn free_blocks(&self) -> u64 {
+        match &self.space {
+            Some(m) => m.free_blocks(),
+            None => self.committed.free_blocks,
+        }
+    }
+}
+
+/// The format crate's block store over the tree lock's state and the device's page cache.
+///
+/// Reads go through `sb_bread`; only blocks allocated in the running transaction are handed out
+/// for writing (the tree code's contract), and every write lands on the dirty list.
+pub(crate) struct TxnStore<'a> {
+    sb: &'a SuperBlock<FerroFs>,
+    t: &'a mut TreeState,
+}
+
+impl<'a> TxnStore<'a> {
+    pub(crate) fn new(sb: &'a SuperBlock<FerroFs>, t: &'a mut TreeState) -> Self {
+        Self { sb, t }
+    }
+
+    /// The state behind the store.
+    pub(crate) fn state(&mut self) -> &mut TreeState {
+        self.t
+    }
+
+    /// Pins `start..start+len` (data blocks whose last reference went away): they stay allocated
+    /// until the running transaction is committed.
+    pub(crate) fn pin(&mut self, start: u64, len: u64) -> Result<(), FsError> {
+        self.t.pinned.push((start, len), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        self.t.changed = true;
+        self.t.mods += 1;
+        Ok(())
+    }
+
+    fn check_blk(&self, blk: u64) -> Result<(), FsError> {
+        if blk >= self.t.committed.total_blocks {
+            return Err(FsError::corrupt(blk, "block pointer beyond the end of the filesystem"));
+        }
+        Ok(())
+    }
+}
+
+impl BlockStore for TxnStore<'_> {
+    type Buf = BufferHead;
+    type BufMut = BufferHead;
+
+    fn read(&mut self, blk: u64) -> Result<BufferHead, FsError> {
+        self.check_blk(blk)?;
+        self.sb.bread(blk).ok_or(FsError::Io)
+    }
+
+    fn read_mut(&mut self, blk: u64) -> Result<BufferHead, FsError> {
+        self.read(blk)
+    }
+
+    fn alloc_meta(&mut self) -> Result<(u64, BufferHead), FsError> {
+        let space = self.t.space.as_mut().ok_or(FsError::Unsupported("read-only"))?;
+        let (blk, _) = space.alloc(1, 1).ok_or(FsError::NoSpace)?;
+        // A reservation made for this change is used up by the allocation.
+        if self.t.txn_reserved > 0 {
+            self.t.txn_reserved -= 1;
+            self.t.budget.release(1);
+        }
+        self.t.changes.push(MetaChange::Alloc(blk), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        self.t.changed = true;
+        self.t.mods += 1;
+        let bh = self.sb.getblk(blk).ok_or(FsError::Io)?;
+        bh.zero_uptodate();
+        Ok((blk, bh))
+    }
+
+    fn write(&mut self, blk: u64, buf: BufferHead) -> Result<(), FsError> {
+        if buf.blocknr() != blk {
+            return Err(FsError::Invalid("buffer written to another block"));
+        }
+        buf.mark_dirty();
+        // We computed the checksum ourselves.
+        buf.set(BhFlag::Verified);
+        self.t.changed = true;
+        self.t.mods += 1;
+        if !buf.test(BhFlag::InTxn) {
+            buf.set(BhFlag::InTxn);
+            self.t.dirty.push(buf, GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        }
+        Ok(())
+    }
+
+    fn free_meta(&mut self, blk: u64) -> Result<(), FsError> {
+        self.check_blk(blk)?;
+        // A block written in this transaction need not reach the disk. A block of an earlier
+        // (perhaps still committing) transaction is left alone: its commit writes it.
+        if let Some(bh) = self.sb.getblk(blk) {
+            if bh.test(BhFlag::InTxn) {
+                bh.forget();
+            }
+        }
+        self.t.changes.push(MetaChange::Free(blk), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        self.t.pinned.push((blk, 1), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        self.t.changed = true;
+        self.t.mods += 1;
+        Ok(())
+    }
+
+    fn generation(&self) -> u64 {
+        self.t.gen
+    }
+
+    fn pop_meta_change(&mut self) -> Option<MetaChange> {
+        let c = self.t.changes.get(self.t.changes_head).copied();
+        match c {
+            Some(_) => self.t.changes_head += 1,
+            None => {
+                self.t.changes = KVec::new();
+                self.t.changes_head = 0;
+            }
+        }
+        c
+    }
+
+    fn verified(&mut self, _blk: u64, buf: &BufferHead) -> bool {
+        buf.test(BhFlag::Verified)
+    }
+
+    fn set_verified(&mut self, _blk: u64, buf: &BufferHead) {
+        buf.set(BhFlag::Verified);
+    }
+}
+
+/// A change in progress: holds the tree lock and the change's space reservation.
+pub(crate) struct Txn<'a> {
+    sb: &'a SuperBlock<FerroFs>,
+    guard: Guard<'a, TreeState, MutexBackend>,
+    _nofs: NoFsScope,
+    start_mods: u64,
+}
+
+/// How much a change may need, in tree items it adds, changes or removes.
+#[derive(Clone, Copy)]
+pub(crate) struct Cost {
+    pub(crate) items: u64,
+    pub(crate) class: ReserveClass,
+}
+
+impl<'a> Txn<'a> {
+    /// Joins the running transaction, reserving metadata space for `cost`. `EROFS` on a read-only
+    /// or aborted filesystem; `ENOSPC` (after one commit to release pinned space) when the space
+    /// is not there.
+    pub(crate) fn start(sb: &'a SuperBlock<FerroFs>, cost: Cost) -> Result<Txn<'a>> {
+        let mut committed = false;
+        loop {
+            let nofs = NoFsScope::enter();
+            let mut guard = sb.info().tree.lock();
+            if guard.aborted || !guard.writable {
+                return Err(code::EROFS);
+            }
+            let levels = guard.roots.fs_root.level.max(guard.roots.ext_root.level);
+            let n = crate::format::space::meta_cost(cost.items, levels);
+            let free = guard.free_blocks();
+            match guard.budget.try_reserve(free, n, cost.class) {
+                Ok(()) => {
+                    guard.txn_reserved = guard.txn_reserved.saturating_add(n);
+                    let start_mods = guard.mods;
+                    return Ok(Txn { sb, guard, _nofs: nofs, start_mods });
+                }
+                Err(_) if !committed => {
+                    // Blocks freed by the running transaction come back only after its commit.
+                    drop(guard);
+                    drop(nofs);
+                    commit(sb)?;
+                    committed = true;
+                }
+                Err(_) => return Err(code::ENOSPC),
+            }
+        }
+    }
+
+    /// The block store for the tree code.
+    pub(crate) fn store(&mut self) -> TxnStore<'_> {
+        TxnStore::new(self.sb, &mut self.guard)
+    }
+
+    /// The state behind the lock.
+    pub(crate) fn state(&mut self) -> &mut TreeState {
+        &mut self.guard
+    }
+
+    /// Hands out a new inode number.
+    pub(crate) fn alloc_ino(&mut self) -> Result<u64> {
+        let ino = self.guard.roots.next_inode;
+        self.guard.roots.next_inode = ino.checked_add(1).ok_or(code::ENOSPC)?;
+        // Not a tree modification: a change that fails after this only wastes the number.
+        self.guard.changed = true;
+        Ok(ino)
+    }
+
+    /// Ends the change with its result. An error after the change modified the tree leaves the
+    /// running transaction half-done: the filesystem is aborted (read-only) so it never commits.
+    pub(crate) fn finish<R>(self, r: Result<R>) -> Result<R> {
+        let sb = self.sb;
+        let modified = self.guard.mods != self.start_mods;
+        let (changed, dirty) = (self.guard.changed, self.guard.dirty.len());
+        drop(self);
+        match &r {
+            // A change that failed before touching anything (EEXIST, ENOTEMPTY, ...) is harmless.
+            Err(e) if modified => abort(sb, *e),
+            _ if changed && dirty > DIRTY_LIMIT => sb.schedule_commit(0, true),
+            // Queues the periodic commit unless it is queued already.
+            _ if changed => sb.schedule_commit(sb.info().commit_interval_ms(), false),
+            _ => {}
+        }
+        r
+    }
+}
+
+/// Turns the filesystem read-only after an error that left the running transaction unusable.
+pub(crate) fn abort(sb: &SuperBlock<FerroFs>, e: Error) {
+    let mut t = sb.info().tree.lock();
+    if t.aborted {
+        return;
+    }
+    t.aborted = true;
+    t.writable = false;
+    drop(t);
+    pr_err!(
+        "{}: error {} in a metadata change or commit; the filesystem is now read-only, the disk keeps the last commit\n",
+        sb.id(),
+        e.to_errno()
+    );
+    sb.force_rdonly();
+}
+
+/// The commit's I/O phase over the sealed transaction's dirty buffers.
+struct KernelCommitIo<'a> {
+    sb: &'a SuperBlock<FerroFs>,
+    dirty: &'a [BufferHead],
+}
+
+impl CommitIo for KernelCommitIo<'_> {
+    fn write_dirty(&mut self) -> Result<(), FsError> {
+        for bh in self.dirty {
+            bh.submit_write();
+        }
+        let mut r = Ok(());
+        for bh in self.dirty {
+            if bh.wait_write().is_err() {
+                r = Err(FsError::Io);
+            }
+        }
+        r
+    }
+
+    fn flush(&mut self) -> Result<(), FsError> {
+        self.sb.flush_device().map_err(|_| FsError::Io)
+    }
+
+    fn write_super(&mut self, blk: u64, buf: &[u8], fua: bool) -> Result<(), FsError> {
+        let bh = self.sb.getblk(blk).ok_or(FsError::Io)?;
+        bh.write_sync(buf, fua).map_err(|_| FsError::Io)
+    }
+}
+
+/// Commits the running transaction and waits until it is on disk. Returns at once when nothing
+/// changed. `EROFS`/`EIO` once the filesystem has been aborted.
+pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
+    let info = sb.info();
+    let _serial = info.commit_lock.lock();
+    let (dirty, pinned, new_super) = {
+        let _nofs = NoFsScope::enter();
+        let mut t = info.tree.lock();
+        if t.aborted {
+            return Err(code::EIO);
+        }
+        if !t.changed {
+            return Ok(());
+        }
+        let mut roots = t.roots;
+        let sealed = {
+            let mut st = TxnStore::new(sb, &mut t);
+            commit::seal(&mut st, &mut roots)
+        };
+        if let Err(e) = sealed {
+            drop(t);
+            let err = crate::superblock::fs_err(sb, e);
+            abort(sb, err);
+            return Err(err);
+        }
+        t.roots = roots;
+        let new_super = commit::make_super(&t.committed, t.gen, &t.roots);
+        let dirty = core::mem::replace(&mut t.dirty, KVec::new());
+        for bh in dirty.iter() {
+            bh.test_clear(BhFlag::InTxn);
+        }
+        let pinned = core::mem::replace(&mut t.pinned, KVec::new());
+        let reserved = core::mem::replace(&mut t.txn_reserved, 0);
+        t.budget.release(reserved);
+        t.gen = t.gen.saturating_add(1);
+        t.changed = false;
+        (dirty, pinned, new_super)
+    };
+
+    let mut buf = KVec::from_elem(0u8, BLOCK_SIZE, GFP_KERNEL)?;
+    let mut io = KernelCommitIo { sb, dirty: &dirty };
+    if let Err(e) = commit::write_out(&mut io, &new_super, &mut buf) {
+        pr_err!("{}: commit of generation {} failed: {e}\n", sb.id(), new_super.generation);
+        abort(sb, code::EIO);
+        return Err(code::EIO);
+    }
+    drop(dirty);
+
+    let _nofs = NoFsScope::enter();
+    let mut t = info.tree.lock();
+    t.committed = new_super;
+    if let Some(space) = t.space.as_mut() {
+        for &(start, len) in pinned.iter() {
+            if let Err(e) = space.release(start, len) {
+                drop(t);
+                let err = crate::superblock::fs_err(sb, e);
+                abort(sb, err);
+                return Err(err);
+            }
+        }
+    }
+    Ok(())
+}
