@@ -4,7 +4,7 @@
 //! `ferrofs_format::node::check_node`, trees are walked with a visited set
 //! and bounded depth, and all arithmetic on disk values is checked.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use ferrofs_format::items::{
     ftype_from_mode, name_hash, DirEntry, DirIndex, ExtentData, ExtentItem, InodeItem, InodeRef, EXTENT_FLAG_DATA,
@@ -62,6 +62,11 @@ pub enum Fix {
         ino: u64,
         /// Correct count.
         nlink: u32,
+    },
+    /// Delete an orphan item naming a missing or still linked inode.
+    DropOrphan {
+        /// Inode the orphan item names.
+        ino: u64,
     },
     /// Rewrite both superblocks from the trees (summary counters,
     /// next inode, a bad or stale copy).
@@ -324,6 +329,7 @@ pub fn check<D: Device>(mut dev: D, opts: &Options) -> (Report, D) {
                 Ok(None) => Err(FsError::NotFound),
                 Err(e) => Err(e),
             },
+            Fix::DropOrphan { ino } => ferrofs_format::orphan::remove(&mut fs.store, &mut fs.fs_root, ino),
             Fix::RewriteSuper => Ok(()),
         };
         match r {
@@ -460,9 +466,30 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
             }
         }
     }
+    // Orphans: inodes with no names left whose deletion did not finish (the next read-write
+    // mount deletes them); legal with no names and nlink 0.
+    let mut orphans: BTreeSet<u64> = BTreeSet::new();
+    for it in items.iter().filter(|it| it.key.objectid == ORPHAN_OBJECTID) {
+        let ino = it.key.offset;
+        if it.key.ty != ORPHAN_ITEM || !it.data.is_empty() {
+            c.problem(format!("orphan item ({}, {}, {ino}) is malformed", it.key.objectid, it.key.ty), None);
+        } else if !inodes.contains_key(&ino) {
+            c.problem(format!("orphan item names missing inode {ino}"), Some(Fix::DropOrphan { ino }));
+        } else {
+            orphans.insert(ino);
+        }
+    }
     let mut reported_missing = HashSet::new();
     for it in &items {
         let o = it.key.objectid;
+        if o == ORPHAN_OBJECTID {
+            continue;
+        }
+        if it.key.ty == XATTR_ITEM {
+            if let Err(e) = ferrofs_format::xattr::check_item(&it.data, it.blk) {
+                c.problem(format!("inode {o}: {}", corrupt_what(e)), None);
+            }
+        }
         if !inodes.contains_key(&o) && reported_missing.insert(o) {
             c.problem(format!("inode {o}: items (type {}) without an inode item", it.key.ty), None);
         }
@@ -576,7 +603,14 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
         } else {
             n
         };
-        if n == 0 && ino != ROOT_DIR_INO {
+        let orphan = orphans.contains(&ino);
+        if n == 0 && orphan {
+            if i.nlink != 0 {
+                c.problem(format!("inode {ino}: orphan with link count {} (0 expected)", i.nlink), Some(Fix::SetNlink { ino, nlink: 0 }));
+            }
+        } else if orphan {
+            c.problem(format!("inode {ino}: orphan item for an inode with {n} names"), Some(Fix::DropOrphan { ino }));
+        } else if n == 0 && ino != ROOT_DIR_INO {
             c.problem(format!("inode {ino}: unreachable (no directory entry names it)"), None);
         } else if u64::from(i.nlink) != expected {
             let fix = u32::try_from(expected).ok().map(|nlink| Fix::SetNlink { ino, nlink });

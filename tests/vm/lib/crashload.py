@@ -23,7 +23,7 @@ def drop_writes(dm, feature="drop_writes"):
     size = subprocess.check_output(["blockdev", "--getsz", "/dev/mapper/" + dm], text=True).strip()
     table = subprocess.check_output(["dmsetup", "table", dm], text=True).split()
     dev = table[3]
-    subprocess.check_call(["dmsetup", "suspend", dm])
+    subprocess.check_call(["dmsetup", "suspend", "--nolockfs", dm])
     subprocess.check_call(["dmsetup", "load", dm, "--table", "0 %s flakey %s 0 0 1 1 %s" % (size, dev, feature)])
     subprocess.check_call(["dmsetup", "resume", dm])
 
@@ -43,6 +43,8 @@ def main(mnt, dm, seed, nops, drop_at, expected_file):
                 f.write(expected)
         op = rng.randrange(10)
         d = rng.choice(dirs)
+        if os.environ.get("CRASHLOAD_TRACE"):
+            print("op %d: %d in %s (names %s)" % (i, op, os.path.relpath(d, root), [os.path.relpath(n, root) for n in names]))
         try:
             if op == 0:
                 p = os.path.join(d, "d%d" % i)
@@ -93,6 +95,8 @@ def main(mnt, dm, seed, nops, drop_at, expected_file):
                 os.close(fd)
             else:
                 os.sync()
+            if os.environ.get("CRASHLOAD_TRACE"):
+                print("sync %d after op %d" % (how, i))
             if i < drop_at:
                 expected = dump(root)
     if drop_at >= nops:

@@ -120,6 +120,12 @@ ino=$(stat -c %i "$MNT/big")
 exec 3<"$MNT/big"   # the inode is read now; no data is read before the corruption
 blk=$(python3 tests/vm/lib/fsimg.py corrupt-leaf-with "$TEST_DEV" "$ino" 108) || fail "could not corrupt the extent leaf"
 echo "corrupted leaf block $blk holding the extents of inode $ino"
+# The write went through the device's page cache, where the mount already holds that leaf
+# checksum-verified (a node is verified once per read from disk): push it to the disk (sync(2)
+# writes block devices back; BLKFLSBUF alone only syncs the read-only mount) and drop the cached
+# copy, so the read meets the corruption the way it would come from the disk.
+expect sync
+expect blockdev --flushbufs "$TEST_DEV"
 err=$(cat <&3 2>&1 >/dev/null)
 exec 3<&-
 echo "$err" | grep -q "Structure needs cleaning" || fail "read through a corrupt extent leaf: '$err'"

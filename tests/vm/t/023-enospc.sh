@@ -1,6 +1,7 @@
 # A small filesystem filled with files and directories until ENOSPC: no oops, no partial items
-# (fsck clean); after removing one file, creating works again; statfs's free count matches what
-# fsck computes from the trees.
+# (fsck clean). On the full filesystem unlink still works (the reserve pool); one empty file frees
+# no whole block, so removing one directory of files is what makes room, and then creating works
+# again. statfs's free count matches what fsck computes from the trees.
 . tests/vm/lib.sh
 need_tools
 expect "$MKFS" -f -s 16m "$TEST_DEV" >/dev/null
@@ -29,6 +30,8 @@ set -- $err
 [ "$2" -gt 100 ] || fail "only $2 files fit"
 victim=$(find "$MNT" -type f | head -1)
 expect rm "$victim"
+touch "$MNT/still-full" 2>/dev/null && fail "a create succeeded although removing one empty file freed no block"
+expect rm -r "$MNT/d0000"
 expect touch "$MNT/after-enospc"
 expect sync
 free=$(stat -f -c %f "$MNT")

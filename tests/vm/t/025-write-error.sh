@@ -12,7 +12,7 @@ expect "$MKFS" -f "/dev/mapper/$DM" >/dev/null
 mkdir "$MNT/kept" && touch "$MNT/kept/a" || fail "first changes"
 expect sync -f "$MNT"
 mark_dmesg
-expect dmsetup suspend "$DM"
+expect dmsetup suspend --nolockfs "$DM"
 expect dmsetup load "$DM" --table "0 $sz flakey $TEST_DEV 0 0 1 1 error_writes"
 expect dmsetup resume "$DM"
 mkdir "$MNT/lost" || fail "a change before the failing commit"

@@ -44,7 +44,7 @@ for p in names:
 subprocess.check_call(["sync", "-f", mnt])
 size = subprocess.check_output(["blockdev", "--getsz", "/dev/mapper/" + dm], text=True).strip()
 dev = subprocess.check_output(["dmsetup", "table", dm], text=True).split()[3]
-subprocess.check_call(["dmsetup", "suspend", dm])
+subprocess.check_call(["dmsetup", "suspend", "--nolockfs", dm])
 subprocess.check_call(["dmsetup", "load", dm, "--table", "0 %s flakey %s 0 0 1 1 drop_writes" % (size, dev)])
 subprocess.check_call(["dmsetup", "resume", dm])
 os.close(keep)
