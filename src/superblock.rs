@@ -7,7 +7,7 @@ use crate::format::{self, DiskSuper, FsError, Root};
 use crate::store::ReadStore;
 use crate::transaction::{self, MapWords, TreeState, TxnStore};
 use crate::vfs::dentry::Dentry;
-use crate::vfs::fs_type::{enoparam, DirEmitter, FileSystem, Mapping, SeqFile, StatFs};
+use crate::vfs::fs_type::{DirEmitter, FileSystem, Mapping, SeqFile, StatFs};
 use crate::vfs::inode::{Idmap, Inode, InodeParams, SetAttr, TmpFile};
 use crate::vfs::sb::{NewSuperBlock, NoFsScope, SuperBlock};
 use core::ffi::CStr;
@@ -130,7 +130,7 @@ impl FileSystem for FerroFs {
                     return Err(code::EINVAL);
                 }
             },
-            _ => return Err(enoparam()),
+            _ => return Err(code::ENOPARAM),
         }
         Ok(())
     }

@@ -241,10 +241,6 @@ impl SeqFile {
     }
 }
 
-/// `ENOPARAM`: "not a parameter of this filesystem" (kernel-internal errno 519).
-pub(crate) fn enoparam() -> kernel::error::Error {
-    kernel::error::Error::from_errno(-519)
-}
 
 /// A `struct file_system_type` in static storage.
 ///
@@ -311,6 +307,11 @@ impl Drop for Registration {
     }
 }
 
+/// The `file_system_type.init_fs_context` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a new `fs_context` for our filesystem type, valid for the duration of the call.
 unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut sys::fs_context) -> c_int {
     let ops: &'static sys::fs_context_operations = &ContextOps::<T>::OPS;
     let opts = match KBox::new(T::Options::default(), GFP_KERNEL) {
@@ -336,6 +337,11 @@ unsafe fn options<'a, T: FileSystem>(fc: *mut sys::fs_context) -> Option<&'a mut
     unsafe { (*fc).fs_private.cast::<T::Options>().as_mut() }
 }
 
+/// The `fs_context_operations.free` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a context set up by `init_fs_context`, once, valid for the duration of the call.
 unsafe extern "C" fn free_fs_context<T: FileSystem>(fc: *mut sys::fs_context) {
     // SAFETY: `fs_private` is NULL or the box from init_fs_context, freed exactly once here.
     unsafe {
@@ -347,6 +353,11 @@ unsafe extern "C" fn free_fs_context<T: FileSystem>(fc: *mut sys::fs_context) {
     }
 }
 
+/// The `fs_context_operations.parse_param` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with our context and a parameter whose key and value live across the call, valid for the duration of the call.
 unsafe extern "C" fn parse_param<T: FileSystem>(fc: *mut sys::fs_context, param: *mut sys::fs_parameter) -> c_int {
     // SAFETY: valid context and parameter from the VFS; key and value are NUL-terminated strings
     // that live across the call.
@@ -361,6 +372,11 @@ unsafe extern "C" fn parse_param<T: FileSystem>(fc: *mut sys::fs_context, param:
     }
 }
 
+/// The `super_operations.show_options` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a `seq_file` being written and the root dentry of a mounted superblock of ours, valid for the duration of the call.
 pub(crate) unsafe extern "C" fn show_options<T: FileSystem>(seq: *mut sys::seq_file, root: *mut sys::dentry) -> c_int {
     // SAFETY: `root` belongs to a mounted superblock of ours; `seq` is valid for the call.
     unsafe {
@@ -385,11 +401,21 @@ impl<T: FileSystem> ContextOps<T> {
     };
 }
 
+/// The `fs_context_operations.get_tree` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with our context, with the source device set, valid for the duration of the call.
 unsafe extern "C" fn get_tree<T: FileSystem>(fc: *mut sys::fs_context) -> c_int {
     // SAFETY: valid context from the VFS; get_tree_bdev opens the device and calls fill_super.
     unsafe { sys::get_tree_bdev(fc, Some(fill_super::<T>)) }
 }
 
+/// The `fs_context_operations.reconfigure` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a reconfiguration context of a mounted superblock of ours (`fc->root` set), valid for the duration of the call.
 unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut sys::fs_context) -> c_int {
     // SAFETY: a reconfiguration context of a mounted superblock of ours: `root` is set and its
     // superblock is active for the call; the options are ours (NULL only if init failed).
@@ -403,6 +429,11 @@ unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut sys::fs_context) -> c_i
     }
 }
 
+/// The `get_tree_bdev` (our `get_tree`) callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a new, locked superblock with its device open, and our context, valid for the duration of the call.
 unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, fc: *mut sys::fs_context) -> c_int {
     // SAFETY: get_tree_bdev passes a new, locked superblock with its device open, and our context.
     let (new, opts) = unsafe { (NewSuperBlock::<T>::from_raw(sb), options::<T>(fc)) };
@@ -454,6 +485,11 @@ unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, fc: *m
     0
 }
 
+/// The `file_system_type.kill_sb` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a superblock of ours being torn down, once, valid for the duration of the call.
 unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut sys::super_block) {
     // SAFETY: the VFS is tearing down our superblock. The background work is stopped first (it
     // may still be queued when fill_super failed late); after kill_block_super() every inode is

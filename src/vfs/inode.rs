@@ -108,6 +108,11 @@ pub(crate) struct FsInode<T: FileSystem> {
 static INODE_CACHE: AtomicPtr<sys::kmem_cache> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Slab constructor: runs once per object when its slab page is set up.
+///
+/// # Safety
+///
+/// Only the slab allocator calls this, as our inode cache's constructor, with a new object of the
+/// cache's size and alignment.
 unsafe extern "C" fn inode_ctor<T: FileSystem>(obj: *mut c_void) {
     let fi = obj.cast::<FsInode<T>>();
     // SAFETY: the slab hands us an object of our cache's size and alignment.
@@ -153,6 +158,10 @@ fn container<T: FileSystem>(inode: *mut sys::inode) -> *mut FsInode<T> {
 }
 
 /// `super_operations.alloc_inode`.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a superblock of ours, valid for the duration of the call.
 pub(crate) unsafe extern "C" fn alloc_inode<T: FileSystem>(sb: *mut sys::super_block) -> *mut sys::inode {
     let cache = INODE_CACHE.load(Ordering::Acquire);
     // SAFETY: the cache exists while the filesystem is registered; `sb` is valid.
@@ -175,6 +184,10 @@ pub(crate) unsafe extern "C" fn alloc_inode<T: FileSystem>(sb: *mut sys::super_b
 }
 
 /// `super_operations.free_inode`: called after an RCU grace period.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an inode from `alloc_inode`, after an RCU grace period, once, valid for the duration of the call.
 pub(crate) unsafe extern "C" fn free_inode<T: FileSystem>(inode: *mut sys::inode) {
     let fi = container::<T>(inode);
     // SAFETY: the inode came from `alloc_inode`, so the Rust fields are initialised; nobody can

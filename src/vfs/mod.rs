@@ -43,11 +43,6 @@ pub(crate) fn enametoolong() -> Error {
     Error::from_errno(-36)
 }
 
-/// An errno as an `ERR_PTR` value.
-pub(crate) fn err_ptr<T>(e: Error) -> *mut T {
-    // ERR_PTR(): negative errnos live in the last page of the address space.
-    e.to_errno() as isize as *mut T
-}
 
 /// `ENODATA`: no such extended attribute.
 pub(crate) fn enodata() -> Error {

@@ -9,7 +9,7 @@ use super::dentry::Dentry;
 use super::fs_type::{DirEmitter, FileSystem, MapKind, StatFs};
 use super::inode::{alloc_inode, free_inode, iget, Idmap, Inode, SetAttr, TmpFile};
 use super::sb::SuperBlock;
-use super::{err_ptr, to_c};
+use super::to_c;
 use crate::sys;
 use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use core::marker::PhantomData;
@@ -133,6 +133,11 @@ impl<T: FileSystem> Tables<T> {
     };
 }
 
+/// The `super_operations.statfs` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a dentry of a mounted superblock of ours and a zeroed `kstatfs` to fill, valid for the duration of the call.
 unsafe extern "C" fn statfs<T: FileSystem>(dentry: *mut sys::dentry, buf: *mut sys::kstatfs) -> c_int {
     // SAFETY: the VFS passes a valid dentry of a mounted superblock of ours.
     let sb = unsafe { SuperBlock::<T>::from_raw((*dentry).d_sb) };
@@ -157,16 +162,31 @@ unsafe extern "C" fn statfs<T: FileSystem>(dentry: *mut sys::dentry, buf: *mut s
     }
 }
 
+/// The `super_operations.put_super` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a mounted superblock of ours, while it is being shut down, valid for the duration of the call.
 unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut sys::super_block) {
     // SAFETY: the VFS calls put_super on a mounted superblock of ours.
     T::put_super(unsafe { SuperBlock::<T>::from_raw(sb) })
 }
 
+/// The `super_operations.sync_fs` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a mounted superblock of ours, valid for the duration of the call.
 unsafe extern "C" fn sync_fs<T: FileSystem>(sb: *mut sys::super_block, wait: c_int) -> c_int {
     // SAFETY: mounted superblock of ours.
     to_c(T::sync_fs(unsafe { SuperBlock::<T>::from_raw(sb) }, wait != 0))
 }
 
+/// The `file_operations.fsync` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an open file of ours, valid for the duration of the call.
 unsafe extern "C" fn fsync<T: FileSystem>(
     file: *mut sys::file,
     _start: sys::loff_t,
@@ -178,21 +198,41 @@ unsafe extern "C" fn fsync<T: FileSystem>(
     to_c(T::fsync(inode, datasync != 0))
 }
 
+/// The `super_operations.freeze_fs` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a mounted superblock of ours, writers blocked, valid for the duration of the call.
 unsafe extern "C" fn freeze_fs<T: FileSystem>(sb: *mut sys::super_block) -> c_int {
     // SAFETY: mounted superblock of ours.
     to_c(T::freeze_fs(unsafe { SuperBlock::<T>::from_raw(sb) }))
 }
 
+/// The `super_operations.unfreeze_fs` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a mounted superblock of ours, valid for the duration of the call.
 unsafe extern "C" fn unfreeze_fs<T: FileSystem>(sb: *mut sys::super_block) -> c_int {
     // SAFETY: mounted superblock of ours.
     to_c(T::unfreeze_fs(unsafe { SuperBlock::<T>::from_raw(sb) }))
 }
 
+/// The `super_operations.dirty_inode` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an initialised inode of ours, valid for the duration of the call.
 unsafe extern "C" fn dirty_inode<T: FileSystem>(inode: *mut sys::inode, _flags: c_int) {
     // SAFETY: the VFS dirties initialised inodes of ours.
     T::dirty_inode(unsafe { Inode::<T>::from_raw(inode) })
 }
 
+/// The `super_operations.evict_inode` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an inode of ours with no references left, not yet cleared, valid for the duration of the call.
 unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut sys::inode) {
     // SAFETY: the inode is being evicted: no references remain; its fields are still valid. The
     // page cache goes first, then the filesystem's on-disk cleanup, then clear_inode as the VFS
@@ -206,6 +246,11 @@ unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut sys::inode) {
     }
 }
 
+/// The `inode_operations.lookup` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an initialised directory of ours (locked) and a dentry in it whose name is stable, valid for the duration of the call.
 unsafe extern "C" fn lookup<T: FileSystem>(
     dir: *mut sys::inode,
     dentry: *mut sys::dentry,
@@ -217,10 +262,10 @@ unsafe extern "C" fn lookup<T: FileSystem>(
     let inode = match T::lookup(dir, d.name()) {
         Ok(Some(ino)) => match iget(dir.sb(), ino) {
             Ok(i) => ARef::into_raw(i).as_ptr().cast::<sys::inode>(),
-            Err(e) => return err_ptr(e),
+            Err(e) => return e.to_ptr(),
         },
         Ok(None) => core::ptr::null_mut(),
-        Err(e) => return err_ptr(e),
+        Err(e) => return e.to_ptr(),
     };
     // SAFETY: d_splice_alias takes over our inode reference (or NULL for a negative dentry).
     unsafe { sys::d_splice_alias(inode, dentry) }
@@ -237,6 +282,11 @@ unsafe fn dir_args<'a, T: FileSystem>(dir: *mut sys::inode, dentry: *mut sys::de
     unsafe { (Inode::<T>::from_raw(dir), Dentry::<T>::from_raw(dentry)) }
 }
 
+/// The `inode_operations.create` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the mount's idmap, a locked directory of ours and a negative dentry in it, valid for the duration of the call.
 unsafe extern "C" fn create<T: FileSystem>(
     idmap: *mut sys::mnt_idmap,
     dir: *mut sys::inode,
@@ -249,6 +299,11 @@ unsafe extern "C" fn create<T: FileSystem>(
     to_c(T::mknod(Idmap(idmap), dir, &d, mode as u32, 0))
 }
 
+/// The `inode_operations.mkdir` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the mount's idmap, a locked directory of ours and a negative dentry in it, valid for the duration of the call.
 unsafe extern "C" fn mkdir<T: FileSystem>(
     idmap: *mut sys::mnt_idmap,
     dir: *mut sys::inode,
@@ -261,6 +316,11 @@ unsafe extern "C" fn mkdir<T: FileSystem>(
     to_c(T::mknod(Idmap(idmap), dir, &d, mode as u32 | 0o040000, 0))
 }
 
+/// The `inode_operations.mknod` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the mount's idmap, a locked directory of ours and a negative dentry in it, valid for the duration of the call.
 unsafe extern "C" fn mknod<T: FileSystem>(
     idmap: *mut sys::mnt_idmap,
     dir: *mut sys::inode,
@@ -275,6 +335,11 @@ unsafe extern "C" fn mknod<T: FileSystem>(
     to_c(T::mknod(Idmap(idmap), dir, &d, mode as u32, rdev))
 }
 
+/// The `inode_operations.symlink` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the mount's idmap, a locked directory of ours, a negative dentry in it and a NUL-terminated target, valid for the duration of the call.
 unsafe extern "C" fn symlink<T: FileSystem>(
     idmap: *mut sys::mnt_idmap,
     dir: *mut sys::inode,
@@ -286,6 +351,11 @@ unsafe extern "C" fn symlink<T: FileSystem>(
     to_c(T::symlink(Idmap(idmap), dir, &d, target.to_bytes()))
 }
 
+/// The `inode_operations.link` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a positive dentry of ours (its inode locked), a locked directory of ours and a negative dentry in it, valid for the duration of the call.
 unsafe extern "C" fn link<T: FileSystem>(old: *mut sys::dentry, dir: *mut sys::inode, dentry: *mut sys::dentry) -> c_int {
     // SAFETY: VFS arguments: `old` is a positive dentry of ours whose inode the VFS locked.
     let (dir, d, old) = unsafe { (Inode::<T>::from_raw(dir), Dentry::<T>::from_raw(dentry), Dentry::<T>::from_raw(old)) };
@@ -295,18 +365,33 @@ unsafe extern "C" fn link<T: FileSystem>(old: *mut sys::dentry, dir: *mut sys::i
     to_c(T::link(inode, dir, &d))
 }
 
+/// The `inode_operations.unlink` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a locked directory of ours and a positive dentry in it (its inode locked), valid for the duration of the call.
 unsafe extern "C" fn unlink<T: FileSystem>(dir: *mut sys::inode, dentry: *mut sys::dentry) -> c_int {
     // SAFETY: VFS directory operation arguments.
     let (dir, d) = unsafe { dir_args::<T>(dir, dentry) };
     to_c(T::unlink(dir, &d))
 }
 
+/// The `inode_operations.rmdir` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a locked directory of ours and a positive dentry of a directory in it, valid for the duration of the call.
 unsafe extern "C" fn rmdir<T: FileSystem>(dir: *mut sys::inode, dentry: *mut sys::dentry) -> c_int {
     // SAFETY: VFS directory operation arguments.
     let (dir, d) = unsafe { dir_args::<T>(dir, dentry) };
     to_c(T::rmdir(dir, &d))
 }
 
+/// The `inode_operations.rename` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the mount's idmap, two directories of ours locked by `lock_rename` and their dentries, valid for the duration of the call.
 unsafe extern "C" fn rename<T: FileSystem>(
     idmap: *mut sys::mnt_idmap,
     old_dir: *mut sys::inode,
@@ -323,6 +408,11 @@ unsafe extern "C" fn rename<T: FileSystem>(
     to_c(T::rename(Idmap(idmap), od, &o, nd, &n, flags))
 }
 
+/// The `inode_operations.tmpfile` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the mount's idmap, a directory of ours and the `file` being opened with `O_TMPFILE`, valid for the duration of the call.
 unsafe extern "C" fn tmpfile<T: FileSystem>(
     idmap: *mut sys::mnt_idmap,
     dir: *mut sys::inode,
@@ -334,6 +424,11 @@ unsafe extern "C" fn tmpfile<T: FileSystem>(
     to_c(T::tmpfile(Idmap(idmap), dir, TmpFile(file), mode as u32))
 }
 
+/// The `inode_operations.setattr` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the mount's idmap, a positive dentry of ours (its inode locked) and the attributes to change, valid for the duration of the call.
 unsafe extern "C" fn setattr<T: FileSystem>(
     idmap: *mut sys::mnt_idmap,
     dentry: *mut sys::dentry,
@@ -366,6 +461,11 @@ unsafe fn xattr_args<'a, T: FileSystem>(
     }
 }
 
+/// The `xattr_handler.get` of our handlers callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the handler, an inode of ours, the name without its prefix, and a kernel buffer of `size` bytes (or NULL and 0), valid for the duration of the call.
 unsafe extern "C" fn xattr_get<T: FileSystem>(
     h: *const sys::xattr_handler,
     _dentry: *mut sys::dentry,
@@ -388,6 +488,11 @@ unsafe extern "C" fn xattr_get<T: FileSystem>(
     }
 }
 
+/// The `xattr_handler.set` of our handlers callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the handler, an inode of ours (locked), the name without its prefix, and a kernel buffer of `size` bytes (NULL to remove), valid for the duration of the call.
 unsafe extern "C" fn xattr_set<T: FileSystem>(
     h: *const sys::xattr_handler,
     _idmap: *mut sys::mnt_idmap,
@@ -412,6 +517,11 @@ unsafe extern "C" fn xattr_set<T: FileSystem>(
     to_c(T::xattr_set(inode, name, value, flags))
 }
 
+/// The `inode_operations.listxattr` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a positive dentry of ours and a kernel buffer of `size` bytes (or NULL and 0), valid for the duration of the call.
 unsafe extern "C" fn listxattr<T: FileSystem>(dentry: *mut sys::dentry, buffer: *mut c_char, size: usize) -> isize {
     // SAFETY: VFS arguments: a positive dentry of ours; `buffer` a kernel buffer of `size` bytes.
     let d = unsafe { Dentry::<T>::from_raw(dentry) };
@@ -430,6 +540,11 @@ unsafe extern "C" fn listxattr<T: FileSystem>(dentry: *mut sys::dentry, buffer: 
     }
 }
 
+/// The `file_operations.iterate_shared` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an open directory of ours (its inode locked shared) and a valid `dir_context`, valid for the duration of the call.
 unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut sys::file, ctx: *mut sys::dir_context) -> c_int {
     // SAFETY: the VFS passes an open directory file of ours and a valid context.
     unsafe {
@@ -442,6 +557,11 @@ unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut sys::file, ctx: *m
     }
 }
 
+/// The `inode_operations.fiemap` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an initialised inode of ours and a valid fiemap request, valid for the duration of the call.
 unsafe extern "C" fn fiemap<T: FileSystem>(
     inode: *mut sys::inode,
     fi: *mut sys::fiemap_extent_info,
@@ -452,6 +572,11 @@ unsafe extern "C" fn fiemap<T: FileSystem>(
     unsafe { sys::iomap_fiemap(inode, fi, start, len, &Tables::<T>::IOMAP_OPS) }
 }
 
+/// The `address_space_operations.read_folio` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a locked folio of a regular file of ours, valid for the duration of the call.
 unsafe extern "C" fn read_folio<T: FileSystem>(_file: *mut sys::file, folio: *mut sys::folio) -> c_int {
     // iomap_read_folio() returns 0 whatever happens and the page cache then reports EIO. Map the
     // folio's range first, so that corrupt metadata reaches the reader as EUCLEAN (and I/O errors on
@@ -470,11 +595,21 @@ unsafe extern "C" fn read_folio<T: FileSystem>(_file: *mut sys::file, folio: *mu
     unsafe { sys::iomap_read_folio(folio, &Tables::<T>::IOMAP_OPS) }
 }
 
+/// The `address_space_operations.readahead` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a readahead request on a regular file of ours, valid for the duration of the call.
 unsafe extern "C" fn readahead<T: FileSystem>(rac: *mut sys::readahead_control) {
     // SAFETY: a valid readahead request on one of our regular files.
     unsafe { sys::iomap_readahead(rac, &Tables::<T>::IOMAP_OPS) }
 }
 
+/// The `iomap_ops.iomap_begin` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an initialised inode of ours and the `iomap` to fill, valid for the duration of the call.
 unsafe extern "C" fn iomap_begin<T: FileSystem>(
     inode: *mut sys::inode,
     pos: sys::loff_t,

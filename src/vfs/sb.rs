@@ -175,6 +175,11 @@ impl<T: FileSystem> SbState<T> {
 }
 
 /// The delayed commit work: finds the superblock and calls [`FileSystem::background_commit`].
+///
+/// # Safety
+///
+/// Only the per-mount workqueue calls this, for `SbState::commit_work`, with the `work_struct`
+/// inside that delayed work.
 unsafe extern "C" fn commit_work_fn<T: FileSystem>(work: *mut sys::work_struct) {
     // SAFETY: the only work item with this function is `commit_work` inside a live `SbState<T>`
     // (cancelled before the state is freed), so the container computations stay inside it.
