@@ -31,12 +31,12 @@ impl<W: AsRef<[u64]> + AsMut<[u64]>> SpaceMap<W> {
     /// A map with every block free except the reserved area
     /// `0..FIRST_ALLOC_BLOCK`. `words` must hold [`Self::words_for`] words.
     pub fn new(mut words: W, total_blocks: u64) -> Result<Self, FsError> {
-        if words.as_ref().len() < Self::words_for(total_blocks) || total_blocks <= FIRST_ALLOC_BLOCK {
+        if words.as_ref().len() < Self::words_for(total_blocks) {
             return Err(FsError::Invalid("space map storage too small"));
         }
         words.as_mut().fill(0);
         let mut m = SpaceMap { words, total: total_blocks, free: total_blocks, cursor: FIRST_ALLOC_BLOCK };
-        m.mark_used(0, FIRST_ALLOC_BLOCK)?;
+        m.mark_used(0, FIRST_ALLOC_BLOCK.min(total_blocks))?;
         Ok(m)
     }
 

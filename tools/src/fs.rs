@@ -106,18 +106,10 @@ impl<D: Device> Fs<D> {
             _ => return Err((FsError::Invalid("device smaller than the filesystem"), dev)),
         }
         let mut store = Store::new(dev, sb.total_blocks, sb.generation + 1);
-        let mut ranges = Vec::new();
-        if let Err(e) = extent::for_each_extent(&mut store, &sb.extent_root, |s, l, _| {
-            ranges.push((s, l));
-            Ok(())
-        }) {
-            return Err((e, store.dev));
-        }
-        let mut used = 0u64;
-        for (s, l) in ranges {
-            store.mark(s, l, true);
-            used = used.saturating_add(l);
-        }
+        let used = match store.load_space(&sb.extent_root) {
+            Ok(u) => u,
+            Err(e) => return Err((e, store.dev)),
+        };
         Ok(Fs { store, sb, fs_root: sb.fs_root, ext_root: sb.extent_root, next_inode: sb.next_inode, used_blocks: used })
     }
 
@@ -152,8 +144,7 @@ impl<D: Device> Fs<D> {
         commit::write_out(&mut self.store, &sb, &mut buf)?;
         self.sb = sb;
         self.store.set_generation(gen + 1);
-        self.store.release_pinned();
-        Ok(())
+        self.store.release_pinned()
     }
 
     /// Hands out a new inode number.

@@ -1,12 +1,15 @@
-//! A [`BlockStore`] over a [`Device`] with an in-memory allocation bitmap.
+//! A [`BlockStore`] over a [`Device`] with the format crate's free-space
+//! map (the same allocator and pinning rules the kernel runs).
 //!
 //! Dirty metadata blocks stay in memory until [`Store::write_dirty`]; freed
-//! blocks are pinned (kept marked used in the bitmap) until
-//! [`Store::release_pinned`] after the commit is durable.
+//! blocks are pinned (kept used in the map) until [`Store::release_pinned`]
+//! after the commit is durable.
 
 use std::collections::{HashMap, VecDeque};
 
-use ferrofs_format::layout::{BLOCK_SIZE, BLOCK_SIZE_U64, FIRST_ALLOC_BLOCK};
+use ferrofs_format::layout::{BLOCK_SIZE, BLOCK_SIZE_U64};
+use ferrofs_format::space::{self, SpaceMap};
+use ferrofs_format::tree::Root;
 use ferrofs_format::commit::CommitIo;
 use ferrofs_format::tree::{BlockStore, MetaChange};
 use ferrofs_format::FsError;
@@ -22,72 +25,56 @@ pub struct Store<D: Device> {
     gen: u64,
     dirty: HashMap<u64, Vec<u8>>,
     cache: HashMap<u64, Vec<u8>>,
-    used: Vec<u64>,
+    space: SpaceMap<Vec<u64>>,
     pinned: Vec<(u64, u64)>,
     changes: VecDeque<MetaChange>,
-    cursor: u64,
     /// Last I/O error text, for reporting.
     pub last_io_error: Option<String>,
 }
 
 impl<D: Device> Store<D> {
-    /// A store whose transaction generation is `gen`, with every block free.
+    /// A store whose transaction generation is `gen`, with every block free
+    /// but the reserved area.
     pub fn new(dev: D, total_blocks: u64, gen: u64) -> Self {
-        let words = total_blocks.div_ceil(64) as usize;
-        let mut s = Store {
+        let words = vec![0u64; SpaceMap::<Vec<u64>>::words_for(total_blocks)];
+        // Cannot fail: the storage has exactly the words the map needs.
+        let space = SpaceMap::new(words, total_blocks).expect("space map storage sized by words_for");
+        Store {
             dev,
             total_blocks,
             gen,
             dirty: HashMap::new(),
             cache: HashMap::new(),
-            used: vec![0; words],
+            space,
             pinned: Vec::new(),
             changes: VecDeque::new(),
-            cursor: FIRST_ALLOC_BLOCK,
             last_io_error: None,
-        };
-        s.mark(0, FIRST_ALLOC_BLOCK.min(total_blocks), true);
-        s
+        }
     }
 
-    /// Marks `start..start+len` used or free in the bitmap.
-    pub fn mark(&mut self, start: u64, len: u64, used: bool) {
-        for b in start..start.saturating_add(len).min(self.total_blocks) {
-            let (w, bit) = ((b / 64) as usize, b % 64);
-            if used {
-                self.used[w] |= 1 << bit;
-            } else {
-                self.used[w] &= !(1 << bit);
-            }
-        }
+    /// Marks every extent of the extent tree rooted at `ext_root` used;
+    /// returns the blocks they cover (`Corrupt` when extents overlap).
+    pub fn load_space(&mut self, ext_root: &Root) -> Result<u64, FsError> {
+        let mut space = std::mem::replace(&mut self.space, SpaceMap::new(Vec::new(), 0)?);
+        let r = space::load(&mut space, self, ext_root);
+        self.space = space;
+        r
+    }
+
+    /// Marks `start..start+len` used (`Corrupt` when part of it is used).
+    pub fn mark_used(&mut self, start: u64, len: u64) -> Result<(), FsError> {
+        self.space.mark_used(start, len)
     }
 
     /// Is block `b` used (allocated, recorded or pinned)?
     pub fn is_used(&self, b: u64) -> bool {
-        b >= self.total_blocks || self.used[(b / 64) as usize] & (1 << (b % 64)) != 0
+        self.space.is_used(b)
     }
 
     /// Allocates up to `want` contiguous blocks (at least 1); returns
     /// `(start, len)`.
     pub fn alloc_range(&mut self, want: u64) -> Result<(u64, u64), FsError> {
-        let total = self.total_blocks;
-        for pass in 0..2 {
-            let (mut b, end) = if pass == 0 { (self.cursor, total) } else { (FIRST_ALLOC_BLOCK, self.cursor.min(total)) };
-            while b < end {
-                if self.is_used(b) {
-                    b += 1;
-                    continue;
-                }
-                let start = b;
-                while b < end && b - start < want && !self.is_used(b) {
-                    b += 1;
-                }
-                self.mark(start, b - start, true);
-                self.cursor = b;
-                return Ok((start, b - start));
-            }
-        }
-        Err(FsError::NoSpace)
+        self.space.alloc(want, 1).ok_or(FsError::NoSpace)
     }
 
     /// Pins a freed range until the commit.
@@ -96,10 +83,11 @@ impl<D: Device> Store<D> {
     }
 
     /// Releases pinned ranges (call after the commit is durable).
-    pub fn release_pinned(&mut self) {
+    pub fn release_pinned(&mut self) -> Result<(), FsError> {
         for (s, l) in std::mem::take(&mut self.pinned) {
-            self.mark(s, l, false);
+            self.space.release(s, l)?;
         }
+        Ok(())
     }
 
     /// Writes all dirty blocks to the device (not flushed).

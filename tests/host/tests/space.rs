@@ -11,7 +11,7 @@ fn find_free_and_refcounts() {
     let total = fs.store.total_blocks;
     // mark a few data extents with gaps
     for (s, l) in [(1000u64, 10u64), (1012, 3), (2000, 1)] {
-        fs.store.mark(s, l, true);
+        fs.store.mark_used(s, l).unwrap();
         extent::add_data_extent(&mut fs.store, &mut fs.ext_root, s, l).unwrap();
         fs.used_blocks += l;
     }
