@@ -67,8 +67,9 @@ pub(crate) struct TreeState {
     txn_reserved: u64,
     /// Buffers written in the running transaction (each once: `BhFlag::InTxn`).
     dirty: KVec<BufferHead>,
-    /// Metadata allocations and frees for the extent tree (FIFO from `changes_head`).
-    changes: KVec<MetaChange>,
+    /// Metadata allocations and frees for the extent tree (FIFO from `changes_head`); `None` is an
+    /// allocation cancelled by the free of the same block before it was recorded.
+    changes: KVec<Option<MetaChange>>,
     changes_head: usize,
     /// Ranges freed in the running transaction: allocated in the map until its commit is durable.
     pinned: KVec<(u64, u64)>,
@@ -173,7 +174,7 @@ impl BlockStore for TxnStore<'_> {
             self.t.txn_reserved -= 1;
             self.t.budget.release(1);
         }
-        self.t.changes.push(MetaChange::Alloc(blk), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        self.t.changes.push(Some(MetaChange::Alloc(blk)), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
         self.t.changed = true;
         self.t.mods += 1;
         let bh = self.sb.getblk(blk).ok_or(FsError::Io)?;
@@ -206,7 +207,13 @@ impl BlockStore for TxnStore<'_> {
                 bh.forget();
             }
         }
-        self.t.changes.push(MetaChange::Free(blk), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        // Allocated and freed before the extent tree recorded it: nothing to record.
+        let head = self.t.changes_head;
+        let queued = self.t.changes.iter_mut().skip(head).find(|c| **c == Some(MetaChange::Alloc(blk)));
+        match queued {
+            Some(c) => *c = None,
+            None => self.t.changes.push(Some(MetaChange::Free(blk)), GFP_KERNEL).map_err(|_| FsError::NoSpace)?,
+        }
         self.t.pinned.push((blk, 1), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
         self.t.changed = true;
         self.t.mods += 1;
@@ -218,15 +225,21 @@ impl BlockStore for TxnStore<'_> {
     }
 
     fn pop_meta_change(&mut self) -> Option<MetaChange> {
-        let c = self.t.changes.get(self.t.changes_head).copied();
-        match c {
-            Some(_) => self.t.changes_head += 1,
-            None => {
-                self.t.changes = KVec::new();
-                self.t.changes_head = 0;
+        loop {
+            match self.t.changes.get(self.t.changes_head).copied() {
+                Some(c) => {
+                    self.t.changes_head += 1;
+                    if c.is_some() {
+                        return c;
+                    }
+                }
+                None => {
+                    self.t.changes = KVec::new();
+                    self.t.changes_head = 0;
+                    return None;
+                }
             }
         }
-        c
     }
 
     fn verified(&mut self, _blk: u64, buf: &BufferHead) -> bool {

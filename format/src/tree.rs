@@ -38,7 +38,12 @@ pub enum MetaChange {
 ///   allocated earlier in this transaction and not pinned, and queues
 ///   [`MetaChange::Alloc`];
 /// * `free_meta` queues [`MetaChange::Free`] and pins the block: it must
-///   not be handed out again until the current transaction is committed;
+///   not be handed out again until the current transaction is committed.
+///   A block whose [`MetaChange::Alloc`] is still queued was never recorded
+///   in the extent tree: the store drops that `Alloc` and queues nothing
+///   (without this, recording allocations can split a full extent leaf into
+///   a one-item leaf whose item's block is freed next, which empties and
+///   frees that leaf, and so on, one block per change);
 /// * `write` stores (or marks dirty) a block; it reaches the disk before
 ///   the superblocks of the commit;
 /// * `pop_meta_change` returns queued changes in FIFO order.

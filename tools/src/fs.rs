@@ -191,6 +191,13 @@ impl<D: Device> Fs<D> {
         Ok(data.len() as u64)
     }
 
+    /// Pins a data range whose extent item went away (its last reference was
+    /// dropped): reusable after the commit.
+    pub fn pin_freed(&mut self, start: u64, blocks: u64) {
+        self.store.pin(start, blocks);
+        self.used_blocks = self.used_blocks.saturating_sub(blocks);
+    }
+
     /// Deletes an extent item and pins its blocks (fsck leak repair).
     pub fn drop_extent_item(&mut self, start: u64, blocks: u64) -> Result<(), FsError> {
         tree::delete(&mut self.store, &mut self.ext_root, &extent::extent_key(start, blocks))?;

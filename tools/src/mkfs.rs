@@ -155,6 +155,8 @@ fn add_dir<D: Device>(fs: &mut Fs<D>, host: &Path, dir_ino: u64, links: &mut Has
     let mut entries: Vec<_> = fs::read_dir(host).map_err(|e| err(host, &e))?.collect::<Result<_, _>>().map_err(|e| err(host, &e))?;
     entries.sort_by_key(|e| e.file_name());
     let mut subdirs = 0u32;
+    // A directory's size is the sum of its names' lengths (docs/FORMAT.md section 4).
+    let mut names_len = 0u64;
     for ent in entries {
         let path = ent.path();
         let name = ent.file_name();
@@ -162,6 +164,7 @@ fn add_dir<D: Device>(fs: &mut Fs<D>, host: &Path, dir_ino: u64, links: &mut Has
         if name.len() > MAX_NAME_LEN {
             return Err(format!("{}: name longer than {MAX_NAME_LEN} bytes", path.display()));
         }
+        names_len += name.len() as u64;
         let m = fs::symlink_metadata(&path).map_err(|e| err(&path, &e))?;
         let ft = m.file_type();
         if !ft.is_dir() && m.nlink() > 1 {
@@ -223,9 +226,10 @@ fn add_dir<D: Device>(fs: &mut Fs<D>, host: &Path, dir_ino: u64, links: &mut Has
         }
         st.inodes += 1;
     }
-    if subdirs > 0 {
+    if subdirs > 0 || names_len > 0 {
         let mut d = fs.read_inode(dir_ino).map_err(|e| e.to_string())?.ok_or("directory inode missing")?;
         d.nlink = 2 + subdirs;
+        d.size = names_len;
         fs.write_inode(dir_ino, &d).map_err(|e| e.to_string())?;
     }
     Ok(())

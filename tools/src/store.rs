@@ -200,7 +200,13 @@ impl<D: Device> BlockStore for Store<D> {
     fn free_meta(&mut self, blk: u64) -> Result<(), FsError> {
         self.dirty.remove(&blk);
         self.cache.remove(&blk);
-        self.changes.push_back(MetaChange::Free(blk));
+        // Allocated and freed before the extent tree recorded it: nothing to record.
+        match self.changes.iter().position(|c| *c == MetaChange::Alloc(blk)) {
+            Some(i) => {
+                self.changes.remove(i);
+            }
+            None => self.changes.push_back(MetaChange::Free(blk)),
+        }
         self.pin(blk, 1);
         Ok(())
     }
