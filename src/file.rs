@@ -4,7 +4,7 @@
 
 use crate::format::{self, items::EXTENT_PREALLOC};
 use crate::superblock::{with_tree, FerroFs};
-use crate::vfs::fs_type::{MapKind, Mapping};
+use crate::vfs::iomap::{MapKind, Mapping};
 use crate::vfs::inode::Inode;
 use crate::vfs::euclean;
 use kernel::error::Result;
@@ -38,7 +38,7 @@ pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<M
         }
         let addr = disk * bs;
         let kind = if e.flags & EXTENT_PREALLOC != 0 { MapKind::Unwritten(addr) } else { MapKind::Mapped(addr) };
-        return Ok(Mapping { kind, offset: pos, length: remain });
+        return Ok(Mapping::new(kind, pos, remain));
     }
     // A hole: up to the next extent, or to the end of the asked range.
     let want_end = pos.saturating_add(len).max(pos + bs);
@@ -46,5 +46,5 @@ pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<M
         Some(next) if next > pos => next.min(want_end),
         _ => want_end,
     };
-    Ok(Mapping { kind: MapKind::Hole, offset: pos, length: end - pos })
+    Ok(Mapping::new(MapKind::Hole, pos, end - pos))
 }

@@ -7,7 +7,8 @@ use crate::format::{self, DiskSuper, FsError, Root};
 use crate::store::ReadStore;
 use crate::transaction::{self, MapWords, TreeState, TxnStore};
 use crate::vfs::dentry::Dentry;
-use crate::vfs::fs_type::{DirEmitter, FileSystem, Mapping, SeqFile, StatFs};
+use crate::vfs::fs_type::{DirEmitter, FileSystem, SeqFile, StatFs};
+use crate::vfs::iomap::{IoPath, IomapFlags, Mapping};
 use crate::vfs::inode::{Idmap, Inode, InodeParams, SetAttr, TmpFile};
 use crate::vfs::sb::{NewSuperBlock, NoFsScope, SuperBlock};
 use core::ffi::CStr;
@@ -112,6 +113,7 @@ impl FileSystem for FerroFs {
     type Info = Info;
     type InodeData = ();
     type Options = Options;
+    type DioData = ();
 
     fn parse_param(opts: &mut Options, key: &[u8], value: Option<&[u8]>) -> Result {
         match (key, value) {
@@ -407,8 +409,19 @@ impl FileSystem for FerroFs {
         crate::xattr::list(inode, out)
     }
 
-    fn map_blocks(inode: &Inode<Self>, pos: u64, len: u64) -> Result<Mapping> {
-        crate::file::map_blocks(inode, pos, len)
+    fn iomap_begin(
+        inode: &Inode<Self>,
+        path: IoPath,
+        pos: u64,
+        len: u64,
+        flags: IomapFlags,
+        _dio: Option<&mut ()>,
+    ) -> Result<(Mapping, Option<Mapping>)> {
+        // Reads only: file data writes (buffered and direct) come with the data path.
+        if path != IoPath::Read || flags.write() {
+            return Err(crate::vfs::eopnotsupp());
+        }
+        Ok((crate::file::map_blocks(inode, pos, len)?, None))
     }
 
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {

@@ -4,6 +4,7 @@
 
 use super::dentry::Dentry;
 use super::inode::{self, iget, Idmap, Inode, InodeParams, SetAttr, TmpFile};
+use super::iomap::{Bio, IoPath, IomapFlags, Mapping};
 use super::ops::Tables;
 use super::sb::{NewSuperBlock, SbState, SuperBlock};
 use super::to_c;
@@ -14,24 +15,6 @@ use kernel::error::{code, to_result, Error, Result, VTABLE_DEFAULT_ERROR};
 use kernel::types::ForeignOwnable;
 use kernel::prelude::*;
 use kernel::ThisModule;
-
-/// How a file range maps to the device, for iomap.
-pub(crate) enum MapKind {
-    /// Not allocated: reads as zeros.
-    Hole,
-    /// Allocated at this device byte address.
-    Mapped(u64),
-    /// Allocated but never written (preallocated): reads as zeros.
-    Unwritten(u64),
-}
-
-/// One mapping returned by [`FileSystem::map_blocks`].
-pub(crate) struct Mapping {
-    pub(crate) kind: MapKind,
-    /// File offset where the mapping starts (at or before the asked position).
-    pub(crate) offset: u64,
-    pub(crate) length: u64,
-}
 
 /// What `statfs` reports.
 pub(crate) struct StatFs {
@@ -83,8 +66,19 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>>;
     /// Emits directory entries from the emitter's position on (`.` and `..` are done already).
     fn readdir(dir: &Inode<Self>, emit: &mut DirEmitter) -> Result;
-    /// Maps the file range starting at `pos` (at most `len` bytes) for reading.
-    fn map_blocks(inode: &Inode<Self>, pos: u64, len: u64) -> Result<Mapping>;
+    /// The per-I/O state of a direct I/O (what the direct I/O code passes to `__iomap_dio_rw`).
+    type DioData: Send;
+    /// Maps the file range at `pos` (at most `len` bytes) for iomap, asked through `path` for
+    /// `flags`; returns the mapping and, for a copy-on-write of partial blocks, the source mapping
+    /// to read the old data from. `dio` is the direct I/O's state on [`IoPath::Direct`].
+    fn iomap_begin(
+        inode: &Inode<Self>,
+        path: IoPath,
+        pos: u64,
+        len: u64,
+        flags: IomapFlags,
+        dio: Option<&mut Self::DioData>,
+    ) -> Result<(Mapping, Option<Mapping>)>;
     /// Filesystem statistics.
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs>;
 
@@ -163,6 +157,24 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     }
     /// Optional: `chmod`, `chown`, `utimensat`, `truncate`.
     fn setattr(_inode: &Inode<Self>, _attr: &SetAttr<'_>) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: iomap is done with `map` (`written` bytes of `pos..pos+len` were done).
+    #[allow(clippy::too_many_arguments)]
+    fn iomap_end(
+        _inode: &Inode<Self>,
+        _path: IoPath,
+        _pos: u64,
+        _len: u64,
+        _written: u64,
+        _flags: IomapFlags,
+        _map: &Mapping,
+        _dio: Option<&mut Self::DioData>,
+    ) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: submits a direct I/O bio (attaching the filesystem's completion tracking first).
+    fn dio_submit_io(_inode: &Inode<Self>, _bio: Bio, _file_offset: u64, _dio: Option<&mut Self::DioData>) {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
     /// Optional: extended attributes. `name` is the full name with its namespace prefix; with an

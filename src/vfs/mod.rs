@@ -10,6 +10,7 @@ pub(crate) mod buffer;
 pub(crate) mod dentry;
 pub(crate) mod fs_type;
 pub(crate) mod inode;
+pub(crate) mod iomap;
 pub(crate) mod ops;
 pub(crate) mod sb;
 
@@ -25,12 +26,10 @@ pub(crate) mod sys_consts {
 use core::ffi::c_int;
 use kernel::error::Error;
 
-/// Turns a kernel `Result` into the C return convention (0 or a negative errno).
+/// Turns a kernel `Result` into the C return convention (0 or a negative errno), through the
+/// kernel crate's `from_result`.
 pub(crate) fn to_c(r: kernel::error::Result) -> c_int {
-    match r {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    kernel::error::from_result(|| r.map(|()| 0))
 }
 
 /// `EUCLEAN` ("Structure needs cleaning"): corrupt metadata. Not in the 6.12 `kernel` crate's list.

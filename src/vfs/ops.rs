@@ -6,7 +6,8 @@
 //! guarantees for the duration of the call) and the `Result` back into the C convention.
 
 use super::dentry::Dentry;
-use super::fs_type::{DirEmitter, FileSystem, MapKind, StatFs};
+use super::fs_type::{DirEmitter, FileSystem, StatFs};
+use super::iomap::{check_read, IomapTables};
 use super::inode::{alloc_inode, free_inode, iget, Idmap, Inode, SetAttr, TmpFile};
 use super::sb::SuperBlock;
 use super::to_c;
@@ -103,10 +104,6 @@ impl<T: FileSystem> Tables<T> {
         read_folio: Some(read_folio::<T>),
         readahead: Some(readahead::<T>),
         ..zeroed()
-    };
-    pub(crate) const IOMAP_OPS: sys::iomap_ops = sys::iomap_ops {
-        iomap_begin: Some(iomap_begin::<T>),
-        iomap_end: None,
     };
     const XATTR_USER: XattrHandler = XattrHandler(sys::xattr_handler {
         prefix: c"user.".as_ptr(),
@@ -569,7 +566,7 @@ unsafe extern "C" fn fiemap<T: FileSystem>(
     len: u64,
 ) -> c_int {
     // SAFETY: valid inode and fiemap request from the VFS; iomap_fiemap walks our mappings.
-    unsafe { sys::iomap_fiemap(inode, fi, start, len, &Tables::<T>::IOMAP_OPS) }
+    unsafe { sys::iomap_fiemap(inode, fi, start, len, &IomapTables::<T>::READ) }
 }
 
 /// The `address_space_operations.read_folio` callback.
@@ -585,14 +582,14 @@ unsafe extern "C" fn read_folio<T: FileSystem>(_file: *mut sys::file, folio: *mu
     // SAFETY: the VFS passes a locked folio of one of our regular files; its mapping is set.
     let inode = unsafe { sys::ferrofs_shim_folio_inode(folio, &mut pos, &mut len) };
     // SAFETY: the host of a folio of ours is an initialised inode of ours, pinned by the folio lock.
-    let r = T::map_blocks(unsafe { Inode::<T>::from_raw(inode) }, pos.max(0) as u64, len as u64);
+    let r = check_read(unsafe { Inode::<T>::from_raw(inode) }, pos.max(0) as u64, len as u64);
     if let Err(e) = r {
         // SAFETY: read_folio must unlock the folio it fails.
         unsafe { sys::folio_unlock(folio) };
         return e.to_errno();
     }
     // SAFETY: a locked folio of one of our regular files; iomap reads it through our mapping.
-    unsafe { sys::iomap_read_folio(folio, &Tables::<T>::IOMAP_OPS) }
+    unsafe { sys::iomap_read_folio(folio, &IomapTables::<T>::READ) }
 }
 
 /// The `address_space_operations.readahead` callback.
@@ -602,45 +599,5 @@ unsafe extern "C" fn read_folio<T: FileSystem>(_file: *mut sys::file, folio: *mu
 /// Only the VFS calls this, with a readahead request on a regular file of ours, valid for the duration of the call.
 unsafe extern "C" fn readahead<T: FileSystem>(rac: *mut sys::readahead_control) {
     // SAFETY: a valid readahead request on one of our regular files.
-    unsafe { sys::iomap_readahead(rac, &Tables::<T>::IOMAP_OPS) }
-}
-
-/// The `iomap_ops.iomap_begin` callback.
-///
-/// # Safety
-///
-/// Only the VFS calls this, with an initialised inode of ours and the `iomap` to fill, valid for the duration of the call.
-unsafe extern "C" fn iomap_begin<T: FileSystem>(
-    inode: *mut sys::inode,
-    pos: sys::loff_t,
-    length: sys::loff_t,
-    _flags: c_uint,
-    iomap: *mut sys::iomap,
-    _srcmap: *mut sys::iomap,
-) -> c_int {
-    if pos < 0 || length <= 0 {
-        return code::EINVAL.to_errno();
-    }
-    // SAFETY: iomap calls us with an initialised inode of ours.
-    let inode = unsafe { Inode::<T>::from_raw(inode) };
-    match T::map_blocks(inode, pos as u64, length as u64) {
-        Ok(m) => {
-            let (ty, addr) = match m.kind {
-                MapKind::Hole => (sys::FERROFS_IOMAP_HOLE, u64::MAX /* IOMAP_NULL_ADDR */),
-                MapKind::Mapped(a) => (sys::FERROFS_IOMAP_MAPPED, a),
-                MapKind::Unwritten(a) => (sys::FERROFS_IOMAP_UNWRITTEN, a),
-            };
-            // SAFETY: `iomap` is the caller's mapping to fill; the device outlives the mount.
-            unsafe {
-                (*iomap).type_ = ty;
-                (*iomap).addr = addr;
-                (*iomap).offset = m.offset as _;
-                (*iomap).length = m.length;
-                (*iomap).flags = 0;
-                (*iomap).bdev = (*inode.sb().as_ptr()).s_bdev;
-            }
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
+    unsafe { sys::iomap_readahead(rac, &IomapTables::<T>::READ) }
 }

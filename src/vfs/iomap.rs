@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The iomap interface: mappings with their flags, the begin and end hooks with the reason for the
+//! call, source mappings for copy-on-write, the per-I/O state of a direct I/O, and the bio
+//! submission hook. There is one `iomap_ops` table per I/O path (reads, buffered writes, direct
+//! I/O) so that a filesystem sees which path asks.
+
+use super::fs_type::FileSystem;
+use super::inode::Inode;
+use crate::sys;
+use core::ffi::c_uint;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::error::{code, Result};
+
+/// Which `iomap_ops` table the call came through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IoPath {
+    /// Buffered reads, readahead, FIEMAP, SEEK_HOLE/SEEK_DATA.
+    Read,
+    /// Buffered writes, page faults for writing, zeroing, unsharing.
+    BufferedWrite,
+    /// Direct I/O (`__iomap_dio_rw`).
+    Direct,
+}
+
+/// Why iomap asks for a mapping (the `IOMAP_*` flags of the call).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IomapFlags(pub(crate) u32);
+
+// The data path (buffered writes, direct I/O) reads the flags the read path does not need.
+#[allow(dead_code)]
+impl IomapFlags {
+    const WRITE: u32 = 1 << 0;
+    const ZERO: u32 = 1 << 1;
+    const REPORT: u32 = 1 << 2;
+    const FAULT: u32 = 1 << 3;
+    const DIRECT: u32 = 1 << 4;
+    const NOWAIT: u32 = 1 << 5;
+    const UNSHARE: u32 = 1 << 7;
+
+    /// Writing: blocks must be allocated.
+    pub(crate) fn write(self) -> bool {
+        self.0 & Self::WRITE != 0
+    }
+    /// Zeroing a range (holes may stay holes).
+    pub(crate) fn zero(self) -> bool {
+        self.0 & Self::ZERO != 0
+    }
+    /// Only reporting (FIEMAP).
+    pub(crate) fn report(self) -> bool {
+        self.0 & Self::REPORT != 0
+    }
+    /// For a page fault.
+    pub(crate) fn fault(self) -> bool {
+        self.0 & Self::FAULT != 0
+    }
+    /// Direct I/O.
+    pub(crate) fn direct(self) -> bool {
+        self.0 & Self::DIRECT != 0
+    }
+    /// `IOCB_NOWAIT`: answer `EAGAIN` rather than block.
+    pub(crate) fn nowait(self) -> bool {
+        self.0 & Self::NOWAIT != 0
+    }
+    /// Unsharing a shared range.
+    pub(crate) fn unshare(self) -> bool {
+        self.0 & Self::UNSHARE != 0
+    }
+}
+
+/// How a file range maps to the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MapKind {
+    /// Not allocated: reads as zeros.
+    Hole,
+    /// Allocated at this device byte address.
+    Mapped(u64),
+    /// Allocated but never written (preallocated): reads as zeros.
+    Unwritten(u64),
+}
+
+/// One mapping, handed to iomap by [`FileSystem::iomap_begin`] and back by `iomap_end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mapping {
+    pub(crate) kind: MapKind,
+    /// File offset where the mapping starts (at or before the asked position).
+    pub(crate) offset: u64,
+    pub(crate) length: u64,
+    /// `IOMAP_F_NEW`: freshly allocated blocks (iomap zeroes what the write does not cover).
+    pub(crate) new: bool,
+    /// `IOMAP_F_SHARED`: the blocks are shared; a write must copy (the source mapping says from
+    /// where).
+    pub(crate) shared: bool,
+}
+
+impl Mapping {
+    /// A plain mapping (not new, not shared).
+    pub(crate) fn new(kind: MapKind, offset: u64, length: u64) -> Self {
+        Self { kind, offset, length, new: false, shared: false }
+    }
+
+    fn to_c(self, iomap: *mut sys::iomap, bdev: *mut sys::block_device) {
+        let (ty, addr) = match self.kind {
+            MapKind::Hole => (sys::FERROFS_IOMAP_HOLE, u64::MAX /* IOMAP_NULL_ADDR */),
+            MapKind::Mapped(a) => (sys::FERROFS_IOMAP_MAPPED, a),
+            MapKind::Unwritten(a) => (sys::FERROFS_IOMAP_UNWRITTEN, a),
+        };
+        let flags = if self.new { sys::FERROFS_IOMAP_F_NEW } else { 0 } | if self.shared { sys::FERROFS_IOMAP_F_SHARED } else { 0 };
+        // SAFETY: callers pass the `iomap` iomap gave them to fill; the device outlives the mount.
+        unsafe {
+            (*iomap).type_ = ty;
+            (*iomap).addr = addr;
+            (*iomap).offset = self.offset.min(i64::MAX as u64) as _;
+            (*iomap).length = self.length;
+            (*iomap).flags = flags;
+            (*iomap).bdev = bdev;
+        }
+    }
+
+    fn from_c(iomap: *const sys::iomap) -> Self {
+        // SAFETY: callers pass a mapping iomap filled through `to_c`.
+        let m = unsafe { &*iomap };
+        let kind = match m.type_ {
+            t if t == sys::FERROFS_IOMAP_MAPPED => MapKind::Mapped(m.addr),
+            t if t == sys::FERROFS_IOMAP_UNWRITTEN => MapKind::Unwritten(m.addr),
+            _ => MapKind::Hole,
+        };
+        Self {
+            kind,
+            offset: m.offset.max(0) as u64,
+            length: m.length,
+            new: m.flags & sys::FERROFS_IOMAP_F_NEW != 0,
+            shared: m.flags & sys::FERROFS_IOMAP_F_SHARED != 0,
+        }
+    }
+}
+
+/// A bio of a direct I/O, handed to [`FileSystem::dio_submit_io`], which must submit it (used
+/// from the direct I/O path on).
+///
+/// # Invariants
+///
+/// `0` is a bio built by iomap for a direct I/O and not yet submitted.
+#[allow(dead_code)]
+pub(crate) struct Bio(NonNull<sys::bio>);
+
+#[allow(dead_code)]
+impl Bio {
+    /// Submits the bio (`submit_bio`); its completion ends the direct I/O's part.
+    pub(crate) fn submit(self) {
+        // SAFETY: an unsubmitted bio iomap built (type invariant); submitted exactly once.
+        unsafe { sys::submit_bio(self.0.as_ptr()) };
+    }
+}
+
+/// The operation tables of the three I/O paths and the direct I/O operations.
+pub(crate) struct IomapTables<T>(PhantomData<T>);
+
+impl<T: FileSystem> IomapTables<T> {
+    pub(crate) const READ: sys::iomap_ops = sys::iomap_ops {
+        iomap_begin: Some(iomap_begin::<T, 0>),
+        iomap_end: if T::HAS_IOMAP_END { Some(iomap_end::<T, 0>) } else { None },
+    };
+    // The data path (buffered writes, direct I/O) passes these to iomap.
+    #[allow(dead_code)]
+    pub(crate) const BUFFERED_WRITE: sys::iomap_ops = sys::iomap_ops {
+        iomap_begin: Some(iomap_begin::<T, 1>),
+        iomap_end: if T::HAS_IOMAP_END { Some(iomap_end::<T, 1>) } else { None },
+    };
+    #[allow(dead_code)]
+    pub(crate) const DIRECT: sys::iomap_ops = sys::iomap_ops {
+        iomap_begin: Some(iomap_begin::<T, 2>),
+        iomap_end: if T::HAS_IOMAP_END { Some(iomap_end::<T, 2>) } else { None },
+    };
+    #[allow(dead_code)]
+    pub(crate) const DIO_OPS: sys::iomap_dio_ops = sys::iomap_dio_ops {
+        end_io: None,
+        submit_io: if T::HAS_DIO_SUBMIT_IO { Some(dio_submit_io::<T>) } else { None },
+        bio_set: core::ptr::null_mut(),
+    };
+}
+
+const fn path_of(p: u8) -> IoPath {
+    match p {
+        0 => IoPath::Read,
+        1 => IoPath::BufferedWrite,
+        _ => IoPath::Direct,
+    }
+}
+
+/// The per-I/O state of a direct I/O: what the caller of `__iomap_dio_rw` passed as `private`.
+///
+/// # Safety
+///
+/// `iomap` must be the `iomap` field of an `iomap_iter` of a call through one of our tables; for
+/// [`IoPath::Direct`] the iter's `private` is NULL or a `T::DioData` exclusively ours for the
+/// call (the contract of [`IomapTables::DIRECT`]: the direct I/O code passes exactly that).
+unsafe fn dio_data<'a, T: FileSystem>(path: IoPath, iomap: *mut sys::iomap) -> Option<&'a mut T::DioData> {
+    if path != IoPath::Direct {
+        return None;
+    }
+    // SAFETY: see the function's safety section; container_of() of the iter.
+    unsafe {
+        let off = core::mem::offset_of!(sys::iomap_iter, iomap);
+        let iter = iomap.cast::<u8>().sub(off).cast::<sys::iomap_iter>();
+        (*iter).private.cast::<T::DioData>().as_mut()
+    }
+}
+
+/// The `iomap_ops.iomap_begin` callback of table `P` (0 read, 1 buffered write, 2 direct).
+///
+/// # Safety
+///
+/// Only iomap calls this, through one of our tables, with an initialised inode of ours and the
+/// `iomap`/`srcmap` of its iter to fill, valid for the duration of the call.
+unsafe extern "C" fn iomap_begin<T: FileSystem, const P: u8>(
+    inode: *mut sys::inode,
+    pos: sys::loff_t,
+    length: sys::loff_t,
+    flags: c_uint,
+    iomap: *mut sys::iomap,
+    srcmap: *mut sys::iomap,
+) -> core::ffi::c_int {
+    if pos < 0 || length <= 0 {
+        return code::EINVAL.to_errno();
+    }
+    let path = path_of(P);
+    // SAFETY: see the function's safety section.
+    let (inode, dio) = unsafe { (Inode::<T>::from_raw(inode), dio_data::<T>(path, iomap)) };
+    match T::iomap_begin(inode, path, pos as u64, length as u64, IomapFlags(flags), dio) {
+        Ok((m, src)) => {
+            // SAFETY: the superblock of a mounted inode has its device.
+            let bdev = unsafe { (*inode.sb().as_ptr()).s_bdev };
+            m.to_c(iomap, bdev);
+            if let Some(s) = src {
+                s.to_c(srcmap, bdev);
+            }
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `iomap_ops.iomap_end` callback of table `P`.
+///
+/// # Safety
+///
+/// As for [`iomap_begin`]; `iomap` is the mapping our `iomap_begin` filled.
+unsafe extern "C" fn iomap_end<T: FileSystem, const P: u8>(
+    inode: *mut sys::inode,
+    pos: sys::loff_t,
+    length: sys::loff_t,
+    written: isize,
+    flags: c_uint,
+    iomap: *mut sys::iomap,
+) -> core::ffi::c_int {
+    let path = path_of(P);
+    // SAFETY: see the function's safety section.
+    let (inode, dio) = unsafe { (Inode::<T>::from_raw(inode), dio_data::<T>(path, iomap)) };
+    let m = Mapping::from_c(iomap);
+    let r = T::iomap_end(inode, path, pos.max(0) as u64, length.max(0) as u64, written.max(0) as u64, IomapFlags(flags), &m, dio);
+    super::to_c(r)
+}
+
+/// The `iomap_dio_ops.submit_io` callback.
+///
+/// # Safety
+///
+/// Only iomap's direct I/O calls this, through [`IomapTables::DIO_OPS`], with the iter of a
+/// direct I/O through [`IomapTables::DIRECT`] and a bio it built and did not submit.
+unsafe extern "C" fn dio_submit_io<T: FileSystem>(iter: *const sys::iomap_iter, bio: *mut sys::bio, file_offset: sys::loff_t) {
+    // SAFETY: see the function's safety section; the iter's inode is ours and its private is the
+    // direct I/O's state (or NULL).
+    unsafe {
+        let inode = Inode::<T>::from_raw((*iter).inode);
+        let dio = (*iter).private.cast::<T::DioData>().as_mut();
+        let Some(bio) = NonNull::new(bio) else { return };
+        T::dio_submit_io(inode, Bio(bio), file_offset.max(0) as u64, dio);
+    }
+}
+
+/// Checks the mapping of a folio's range before `iomap_read_folio` (which turns every error into
+/// `EIO`), so corrupt metadata reaches the reader as `EUCLEAN`.
+pub(crate) fn check_read<T: FileSystem>(inode: &Inode<T>, pos: u64, len: u64) -> Result {
+    T::iomap_begin(inode, IoPath::Read, pos, len, IomapFlags(0), None).map(|_| ())
+}
