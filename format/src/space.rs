@@ -83,19 +83,7 @@ impl<W: AsRef<[u64]> + AsMut<[u64]>> SpaceMap<W> {
     /// Marks `start..start+len` used. `Corrupt` if any block is used already
     /// (two extents overlap); nothing is changed then.
     pub fn mark_used(&mut self, start: u64, len: u64) -> Result<(), FsError> {
-        let end = self.check_range(start, len)?;
-        let words = self.words.as_ref();
-        Self::for_words(start, end, |i, m| match words.get(i) {
-            Some(w) if w & m == 0 => Ok(()),
-            _ => Err(FsError::corrupt(start, "extents overlap")),
-        })?;
-        let words = self.words.as_mut();
-        Self::for_words(start, end, |i, m| {
-            if let Some(w) = words.get_mut(i) {
-                *w |= m;
-            }
-            Ok(())
-        })?;
+        self.flip(start, len, true, "extents overlap")?;
         self.free -= len;
         Ok(())
     }
@@ -104,24 +92,33 @@ impl<W: AsRef<[u64]> + AsMut<[u64]>> SpaceMap<W> {
     /// durable). `Corrupt` if any block is free already (a double free);
     /// nothing is changed then.
     pub fn release(&mut self, start: u64, len: u64) -> Result<(), FsError> {
-        let end = self.check_range(start, len)?;
         if start < FIRST_ALLOC_BLOCK {
             return Err(FsError::corrupt(start, "release of a reserved block"));
         }
+        self.flip(start, len, false, "block freed twice")?;
+        self.free += len;
+        Ok(())
+    }
+
+    /// Sets every bit of `start..start+len` to `used`, after checking that
+    /// none has that value already (`Corrupt` with `what` otherwise, nothing
+    /// changed).
+    fn flip(&mut self, start: u64, len: u64, used: bool, what: &'static str) -> Result<(), FsError> {
+        let end = self.check_range(start, len)?;
         let words = self.words.as_ref();
+        // Marking used needs every bit clear; releasing needs every bit set.
+        let want = if used { 0 } else { u64::MAX };
         Self::for_words(start, end, |i, m| match words.get(i) {
-            Some(w) if w & m == m => Ok(()),
-            _ => Err(FsError::corrupt(start, "block freed twice")),
+            Some(w) if w & m == want & m => Ok(()),
+            _ => Err(FsError::corrupt(start, what)),
         })?;
         let words = self.words.as_mut();
         Self::for_words(start, end, |i, m| {
             if let Some(w) = words.get_mut(i) {
-                *w &= !m;
+                *w = if used { *w | m } else { *w & !m };
             }
             Ok(())
-        })?;
-        self.free += len;
-        Ok(())
+        })
     }
 
     /// First free block at or after `from` and before `end`.

@@ -32,3 +32,26 @@ mount_errno() {
 # dmesg_has TEXT: the kernel log since the test began contains TEXT.
 dmesg_has() { dmesg | tail -n +"${DMESG_START:-1}" | grep -qF -- "$1"; }
 mark_dmesg() { DMESG_START=$(( $(dmesg | wc -l) + 1 )); }
+# dm-flakey over the test device, for crash and I/O error tests (dm devices named ferrofs-* are
+# removed after every test). flakey_mode NAME pass|drop_writes|error_writes switches the table with
+# `dmsetup suspend --nolockfs`, so a mounted filesystem is not frozen (a freeze would commit).
+# flakey_restore NAME goes back to pass-through after unmount and drops the device's page cache,
+# so nothing cached of the lost writes is read again.
+flakey_table() {
+    local sz; sz=$(blockdev --getsz "$TEST_DEV")
+    case $1 in
+        pass) echo "0 $sz flakey $TEST_DEV 0 3600 0" ;;
+        *) echo "0 $sz flakey $TEST_DEV 0 0 1 1 $1" ;;
+    esac
+}
+flakey_create() { expect dmsetup create "$1" --table "$(flakey_table pass)"; }
+flakey_mode() {
+    expect dmsetup suspend --nolockfs "$1"
+    expect dmsetup load "$1" --table "$(flakey_table "$2")"
+    expect dmsetup resume "$1"
+}
+flakey_restore() {
+    flakey_mode "$1" pass
+    expect blockdev --flushbufs "/dev/mapper/$1"
+    echo 3 > /proc/sys/vm/drop_caches
+}

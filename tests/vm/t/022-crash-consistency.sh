@@ -7,26 +7,19 @@
 need_tools
 load_ferrofs
 DM=ferrofs-flakey
-sz=$(blockdev --getsz "$TEST_DEV")
-pass_table="0 $sz flakey $TEST_DEV 0 3600 0"
 base=${FERROFS_SEED:-$RANDOM}
 echo "seed $base"
 for round in 1 2 3; do
     seed=$((base * 10 + round))
     drop_at=$(( (seed * 7919) % 70 ))
     echo "--- round $round: seed $seed, writes dropped from operation $drop_at of 60"
-    expect dmsetup create "$DM" --table "$pass_table"
+    flakey_create "$DM"
     expect "$MKFS" -f "/dev/mapper/$DM" >/dev/null
     [ "$(mount_errno "/dev/mapper/$DM" rw commit=86400)" = OK ] || fail "mount (round $round)"
     python3 tests/vm/lib/crashload.py "$MNT" "$DM" "$seed" 60 "$drop_at" /tmp/expected \
         || fail "workload failed (seed $seed)"
     expect umount "$MNT"
-    # The disk is back; what the page cache still holds of the dropped writes must not be read.
-    expect dmsetup suspend "$DM"
-    expect dmsetup load "$DM" --table "$pass_table"
-    expect dmsetup resume "$DM"
-    expect blockdev --flushbufs "/dev/mapper/$DM"
-    echo 3 > /proc/sys/vm/drop_caches
+    flakey_restore "$DM"
     "$FSCK" -n "/dev/mapper/$DM" || fail "fsck.ferrofs -n after the drop (exit $?, seed $seed)"
     [ "$(mount_errno "/dev/mapper/$DM" rw)" = OK ] || fail "mount after the drop (seed $seed)"
     python3 tests/vm/lib/nsdump.py "$MNT/w" > /tmp/got || fail "dump"

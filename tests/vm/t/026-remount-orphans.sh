@@ -21,13 +21,13 @@ expect "$FSCK" -n "$TEST_DEV"
 
 # An orphan left by a "crash".
 DM=ferrofs-orphan
-sz=$(blockdev --getsz "$TEST_DEV")
-pass_table="0 $sz flakey $TEST_DEV 0 3600 0"
-expect dmsetup create "$DM" --table "$pass_table"
+flakey_create "$DM"
 [ "$(mount_errno "/dev/mapper/$DM" rw commit=86400)" = OK ] || fail "mount on flakey"
 free0=$(stat -f -c %f "$MNT")
 python3 - "$MNT" "$DM" <<'PY' || fail "orphan workload"
 import os, subprocess, sys
+sys.path.insert(0, "tests/vm/lib")
+from crashload import drop_writes
 mnt, dm = sys.argv[1], sys.argv[2]
 names = []
 for i in range(50):
@@ -42,21 +42,13 @@ tmp = os.open(mnt, os.O_TMPFILE | os.O_RDWR, 0o600)
 for p in names:
     os.unlink(p)
 subprocess.check_call(["sync", "-f", mnt])
-size = subprocess.check_output(["blockdev", "--getsz", "/dev/mapper/" + dm], text=True).strip()
-dev = subprocess.check_output(["dmsetup", "table", dm], text=True).split()[3]
-subprocess.check_call(["dmsetup", "suspend", "--nolockfs", dm])
-subprocess.check_call(["dmsetup", "load", dm, "--table", "0 %s flakey %s 0 0 1 1 drop_writes" % (size, dev)])
-subprocess.check_call(["dmsetup", "resume", dm])
+drop_writes(dm)
 os.close(keep)
 os.close(tmp)
 os.close(fd)
 PY
 expect umount "$MNT"
-expect dmsetup suspend "$DM"
-expect dmsetup load "$DM" --table "$pass_table"
-expect dmsetup resume "$DM"
-expect blockdev --flushbufs "/dev/mapper/$DM"
-echo 3 > /proc/sys/vm/drop_caches
+flakey_restore "$DM"
 "$FSCK" -n "/dev/mapper/$DM" || fail "fsck.ferrofs -n with orphans on disk (exit $?)"
 mark_dmesg
 [ "$(mount_errno "/dev/mapper/$DM" rw)" = OK ] || fail "mount with orphans"
