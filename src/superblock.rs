@@ -301,6 +301,7 @@ impl FileSystem for FerroFs {
             let _ = transaction::commit(sb);
         }
         sb.stop_background();
+        sb.info().tree.lock().release_buffers();
     }
 
     fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {

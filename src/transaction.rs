@@ -108,6 +108,18 @@ impl TreeState {
         }
     }
 
+    /// Releases the running transaction's buffers at unmount, before the device goes away. After an
+    /// abort their contents must never be written, so they are not left dirty either.
+    pub(crate) fn release_buffers(&mut self) {
+        for bh in self.dirty.iter() {
+            bh.test_clear(BhFlag::InTxn);
+            if self.aborted {
+                bh.forget();
+            }
+        }
+        self.dirty = KVec::new();
+    }
+
     /// Free blocks as the free-space map has them (pinned blocks count as used).
     pub(crate) fn free_blocks(&self) -> u64 {
         match &self.space {
