@@ -21,6 +21,7 @@ pub mod items;
 pub mod key;
 pub mod layout;
 pub mod node;
+pub mod ordered;
 pub mod orphan;
 pub mod space;
 pub mod superblock;
