@@ -1,4 +1,4 @@
-//! `cargo +nightly fuzz run parse`: superblock, node and item parsers must
+//! `cargo +nightly fuzz run parse`: superblock, node and item parsers (xattr entries included) must
 //! never panic on arbitrary bytes.
 #![no_main]
 
@@ -6,7 +6,7 @@ use ferrofs_format::items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeIte
 use ferrofs_format::layout::BLOCK_SIZE;
 use ferrofs_format::node::{self, Expect};
 use ferrofs_format::superblock::DiskSuper;
-use ferrofs_format::Key;
+use ferrofs_format::{xattr, Key};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
                     let _ = DirIndex::parse(d, blk);
                     let _ = DirEntry::iter(d, blk).count();
                     let _ = InodeRef::iter(d, blk).count();
+                    let _ = xattr::check_item(d, blk);
                 } else {
                     let _ = node::ptr(b, i);
                 }
@@ -41,4 +42,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = InodeItem::parse(data, blk);
     let _ = DirEntry::iter(data, blk).count();
+    let _ = xattr::check_item(data, blk);
 });
