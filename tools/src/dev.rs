@@ -74,3 +74,46 @@ impl Device for MemDev {
         Ok(self.0.len() as u64)
     }
 }
+
+/// `O_EXCL` (Linux): on a block device opened without `O_CREAT`, an exclusive open that the
+/// kernel refuses with `EBUSY` while the device is mounted or otherwise claimed.
+const O_EXCL: i32 = 0o200;
+
+/// Opens `path` for a tool. A block device opened for writing is opened exclusively, so a mounted
+/// (or otherwise claimed) device is refused, with the mount point named when there is one.
+/// `create` creates a missing regular file.
+pub fn open_target(path: &str, write: bool, create: bool) -> Result<File, String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+    let meta = std::fs::metadata(path).ok();
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
+        return Err(format!("{path} is a directory, not a device or an image file"));
+    }
+    let block = meta.as_ref().is_some_and(|m| m.file_type().is_block_device());
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(write).create(create && write && meta.is_none());
+    if block && write {
+        o.custom_flags(O_EXCL);
+    }
+    o.open(path).map_err(|e| {
+        if e.raw_os_error() == Some(16) {
+            let rdev = meta.as_ref().map_or(0, |m| m.rdev());
+            match mount_point_of(rdev) {
+                Some(mp) => format!("{path} is mounted on {mp}; refusing to write to it"),
+                None => format!("{path} is in use (claimed by the kernel: mounted, swap, device-mapper or md); refusing to write to it"),
+            }
+        } else {
+            format!("cannot open {path}: {e}")
+        }
+    })
+}
+
+/// Where the block device `rdev` is mounted, from /proc/self/mountinfo.
+fn mount_point_of(rdev: u64) -> Option<String> {
+    let (major, minor) = (((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff), (rdev & 0xff) | ((rdev >> 12) & !0xff));
+    let want = format!("{major}:{minor}");
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.get(2) == Some(&want.as_str())).then(|| f.get(4).map(|s| s.to_string())).flatten()
+    })
+}

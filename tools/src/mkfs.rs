@@ -71,6 +71,25 @@ pub fn now() -> Timespec {
 }
 
 /// Name of a filesystem/format signature found on the device, if any.
+/// What libblkid finds on `path` (`blkid -p`: filesystems, partition tables, LUKS, swap, RAID
+/// members, ...), as a description like `crypto_LUKS (TYPE)` or `dos (PTTYPE)`; `None` when it
+/// finds nothing or blkid is not installed (the built-in list in [`detect_signature`] still runs).
+pub fn blkid_probe(path: &str) -> Option<String> {
+    let out = std::process::Command::new("blkid").args(["-p", "-o", "export", "--", path]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |k: &str| text.lines().find_map(|l| l.strip_prefix(k).map(str::to_string));
+    match (field("TYPE="), field("PTTYPE=")) {
+        (Some(t), _) => Some(format!("{t} (TYPE)")),
+        (None, Some(p)) => Some(format!("{p} partition table (PTTYPE)")),
+        (None, None) => field("USAGE=").map(|u| format!("{u} signature")),
+    }
+}
+
+/// The first signature from a built-in list of a few known ones (ferrofs included, which blkid
+/// does not know yet); see also [`blkid_probe`].
 pub fn detect_signature<D: Device>(dev: &mut D) -> Option<&'static str> {
     let mut buf = vec![0u8; 128 * 1024];
     let size = dev.size().ok()?;

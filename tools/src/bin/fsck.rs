@@ -3,22 +3,30 @@
 //! Exit codes (fsck(8)): 0 clean, 1 errors corrected, 4 errors left
 //! uncorrected, 8 operational error, 16 usage error.
 
-use std::fs::OpenOptions;
 use std::process::exit;
 
-use ferrofs_tools::dev::FileDev;
+use ferrofs_tools::dev::{open_target, FileDev};
 use ferrofs_tools::fsck::{check, Options};
 
 const USAGE: &str = "usage: fsck.ferrofs [-n | -y | -p | -a] [-f] [-v] DEVICE|FILE";
 
 fn main() {
     let mut repair = false;
+    let mut mode: Option<String> = None;
     let mut verbose = false;
     let mut target = None;
     for a in std::env::args().skip(1) {
         match a.as_str() {
-            "-n" => repair = false,
-            "-y" | "-p" | "-a" => repair = true,
+            "-n" | "-y" | "-p" | "-a" => {
+                // -n (check only) and the repairing modes exclude each other, as in e2fsck.
+                let is_repair = a != "-n";
+                if mode.as_ref().is_some_and(|m| (m != "-n") != is_repair) {
+                    eprintln!("fsck.ferrofs: {} and {a} exclude each other\n{USAGE}", mode.as_deref().unwrap_or(""));
+                    exit(16)
+                }
+                repair = is_repair;
+                mode = Some(a.clone());
+            }
             "-f" | "-C0" => {}
             "-v" => verbose = true,
             "-h" | "--help" => {
@@ -40,10 +48,10 @@ fn main() {
         eprintln!("{USAGE}");
         exit(16)
     };
-    let file = match OpenOptions::new().read(true).write(repair).open(&target) {
+    let file = match open_target(&target, repair, false) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("fsck.ferrofs: cannot open {target}: {e}");
+            eprintln!("fsck.ferrofs: {e}");
             exit(8)
         }
     };

@@ -1,11 +1,10 @@
 //! `mkfs.ferrofs [-f] [-q] [-L label] [-U uuid] [-s size] [-d dir] DEVICE|FILE`
 
-use std::fs::OpenOptions;
 use std::path::PathBuf;
 use std::process::exit;
 
 use ferrofs_format::layout::{BLOCK_SIZE, BLOCK_SIZE_U64, MIN_BLOCKS};
-use ferrofs_tools::dev::{Device, FileDev};
+use ferrofs_tools::dev::{open_target, Device, FileDev};
 use ferrofs_tools::fs::{FormatOptions, Fs};
 use ferrofs_tools::mkfs;
 
@@ -46,13 +45,14 @@ fn main() {
     if label.len() > 64 {
         die("label longer than 64 bytes");
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(size.is_some())
-        .truncate(false)
-        .open(&target)
-        .unwrap_or_else(|e| die(&format!("cannot open {target}: {e}")));
+    // libblkid first (it knows LUKS, partition tables, RAID members, ...), before we open the
+    // device exclusively.
+    if !force {
+        if let Some(sig) = mkfs::blkid_probe(&target) {
+            die(&format!("{target} contains existing data: {sig}; use -f to overwrite it"));
+        }
+    }
+    let file = open_target(&target, true, size.is_some()).unwrap_or_else(|e| die(&e));
     let is_regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
     let mut dev = FileDev(file);
     let dev_size = dev.size().unwrap_or_else(|e| die(&format!("cannot get size of {target}: {e}")));
