@@ -95,6 +95,10 @@ pub struct Report {
     pub inodes: u64,
     /// Tree nodes reachable.
     pub nodes: u64,
+    /// Blocks in use (the superblock's summary, checked against the extent tree).
+    pub used_blocks: u64,
+    /// Size of the filesystem in blocks.
+    pub total_blocks: u64,
 }
 
 impl Report {
@@ -288,6 +292,7 @@ pub fn check<D: Device>(mut dev: D, opts: &Options) -> (Report, D) {
     c.walk(FS_TREE_OWNER, sb.fs_root.block, sb.fs_root.level, sb.fs_root.generation, None, None);
     c.walk(EXTENT_TREE_OWNER, sb.extent_root.block, sb.extent_root.level, sb.extent_root.generation, None, None);
     report.nodes = c.seen.len() as u64;
+    (report.used_blocks, report.total_blocks) = (sb.used_blocks + FIRST_ALLOC_BLOCK, sb.total_blocks);
     check_space(&mut c);
     if opts.semantic {
         report.inodes = check_inodes(&mut c);

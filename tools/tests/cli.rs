@@ -269,6 +269,29 @@ fn fsck_refuses_check_only_with_repair() {
 }
 
 #[test]
+fn version_clean_summary_and_no_half_made_image() {
+    let t = TempDir::new();
+    for bin in [MKFS, FSCK] {
+        let o = run(bin, &["-V"]);
+        assert!(o.status.success() && text(&o).contains(env!("CARGO_PKG_VERSION")), "{}", text(&o));
+    }
+    let img = mkfs_img(&t);
+    let o = run(FSCK, &["-n", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o);
+    assert!(out.contains(": clean, ") && out.contains(" inodes, ") && out.contains(" blocks"), "{out}");
+    // A failed mkfs removes the image file it created, and leaves an existing one as it was.
+    let new = t.path("new-too-small");
+    let o = run(MKFS, &["-s", "8M", new.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(!new.exists(), "a failed mkfs left {} behind", new.display());
+    let old = t.path("old-too-small");
+    File::create(&old).unwrap().set_len(8 << 20).unwrap();
+    assert!(!run(MKFS, &[old.to_str().unwrap()]).status.success());
+    assert_eq!(fs::metadata(&old).unwrap().len(), 8 << 20);
+}
+
+#[test]
 fn tools_refuse_a_directory() {
     let t = TempDir::new();
     let d = t.path("dir");

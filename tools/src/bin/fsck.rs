@@ -8,7 +8,7 @@ use std::process::exit;
 use ferrofs_tools::dev::{open_target, FileDev};
 use ferrofs_tools::fsck::{check, Options};
 
-const USAGE: &str = "usage: fsck.ferrofs [-n | -y | -p | -a] [-f] [-v] DEVICE|FILE";
+const USAGE: &str = "usage: fsck.ferrofs [-n | -y | -p | -a] [-f] [-v] [-V] DEVICE|FILE";
 
 fn main() {
     let mut repair = false;
@@ -29,6 +29,10 @@ fn main() {
             }
             "-f" | "-C0" => {}
             "-v" => verbose = true,
+            "-V" | "--version" => {
+                println!("fsck.ferrofs {}", env!("CARGO_PKG_VERSION"));
+                exit(0)
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 exit(0)
@@ -68,7 +72,7 @@ fn main() {
         eprintln!("fsck.ferrofs: {target}: {f}");
     }
     let code = report.exit_code();
-    if verbose || code != 0 {
+    if code != 0 || (verbose && !report.problems.is_empty()) {
         println!(
             "fsck.ferrofs: {target}: {} problem(s), {} fixed, {} inodes, {} tree nodes",
             report.problems.len(),
@@ -77,8 +81,9 @@ fn main() {
             report.nodes
         );
     }
-    if verbose && code == 0 {
-        println!("fsck.ferrofs: {target}: clean");
+    if code == 0 {
+        // One line on a clean check, as e2fsck says it.
+        println!("{target}: clean, {} inodes, {}/{} blocks", report.inodes, report.used_blocks, report.total_blocks);
     }
     exit(code)
 }

@@ -8,10 +8,16 @@ use ferrofs_tools::dev::{open_target, Device, FileDev};
 use ferrofs_tools::fs::{FormatOptions, Fs};
 use ferrofs_tools::mkfs;
 
-const USAGE: &str = "usage: mkfs.ferrofs [-f] [-q] [-L label] [-U uuid] [-s size[k|m|g|t]] [-d dir] DEVICE|FILE";
+const USAGE: &str = "usage: mkfs.ferrofs [-f] [-q] [-V] [-L label] [-U uuid] [-s size[k|m|g|t]] [-d dir] DEVICE|FILE";
+
+/// An image file this run created: removed again if mkfs fails, so no half-made image stays.
+static CREATED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
 fn die(msg: &str) -> ! {
     eprintln!("mkfs.ferrofs: {msg}");
+    if let Some(p) = CREATED.lock().ok().and_then(|mut c| c.take()) {
+        let _ = std::fs::remove_file(&p);
+    }
     exit(1)
 }
 
@@ -32,6 +38,10 @@ fn main() {
             "-U" | "--uuid" => uuid = Some(mkfs::parse_uuid(&val("a UUID")).unwrap_or_else(|e| die(&e))),
             "-s" | "--size" => size = Some(mkfs::parse_size(&val("a size")).unwrap_or_else(|e| die(&e))),
             "-d" | "--root-dir" => dir = Some(PathBuf::from(val("a directory"))),
+            "-V" | "--version" => {
+                println!("mkfs.ferrofs {}", env!("CARGO_PKG_VERSION"));
+                exit(0)
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 exit(0)
@@ -52,7 +62,13 @@ fn main() {
             die(&format!("{target} contains existing data: {sig}; use -f to overwrite it"));
         }
     }
+    let existed = std::path::Path::new(&target).exists();
     let file = open_target(&target, true, size.is_some()).unwrap_or_else(|e| die(&e));
+    if !existed {
+        if let Ok(mut c) = CREATED.lock() {
+            *c = Some(target.clone());
+        }
+    }
     let is_regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
     let mut dev = FileDev(file);
     let dev_size = dev.size().unwrap_or_else(|e| die(&format!("cannot get size of {target}: {e}")));
