@@ -70,9 +70,6 @@ struct buffer_head *ferrofs_shim_sb_bread(struct super_block *sb, sector_t block
 void ferrofs_shim_brelse(struct buffer_head *bh);
 loff_t ferrofs_shim_bdev_nr_bytes(struct super_block *sb);
 bool ferrofs_shim_inode_is_new(struct inode *inode);
-void ferrofs_shim_set_owner(struct inode *inode, u32 uid, u32 gid);
-void ferrofs_shim_set_times(struct inode *inode, s64 asec, u32 ansec, s64 msec, u32 mnsec, s64 csec,
-			    u32 cnsec);
 void ferrofs_shim_set_size(struct inode *inode, loff_t size);
 bool ferrofs_shim_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino, unsigned int type);
 bool ferrofs_shim_dir_emit_dots(struct file *file, struct dir_context *ctx);

@@ -26,19 +26,7 @@ bool ferrofs_shim_inode_is_new(struct inode *inode)
 	return inode->i_state & I_NEW;
 }
 
-void ferrofs_shim_set_owner(struct inode *inode, u32 uid, u32 gid)
-{
-	i_uid_write(inode, uid);
-	i_gid_write(inode, gid);
-}
 
-void ferrofs_shim_set_times(struct inode *inode, s64 asec, u32 ansec, s64 msec, u32 mnsec, s64 csec,
-			    u32 cnsec)
-{
-	inode_set_atime(inode, asec, ansec);
-	inode_set_mtime(inode, msec, mnsec);
-	inode_set_ctime(inode, csec, cnsec);
-}
 
 void ferrofs_shim_set_size(struct inode *inode, loff_t size)
 {
