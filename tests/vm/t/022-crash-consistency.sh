@@ -1,7 +1,8 @@
 # Crash consistency on dm-flakey: a seeded namespace workload with sync points (syncfs, fsync of a
 # directory, sync) runs with periodic commits off; from a random operation on, every write is
 # dropped. After unmount, a cache drop and a remount, the tree is exactly what the last sync point
-# before the drop made durable: nothing of later operations, nothing half-done; fsck is clean.
+# before the drop made durable: nothing of later operations, nothing half-done; fsck is clean. A
+# drop point past the last operation checks a clean unmount instead.
 # Three drop points per run; the seed is printed (FERROFS_SEED=N repeats a run).
 . tests/vm/lib.sh
 need_tools
