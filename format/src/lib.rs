@@ -16,6 +16,7 @@ pub mod crc32c;
 pub mod dir;
 pub mod error;
 pub mod extent;
+pub mod fileext;
 pub mod inode;
 pub mod items;
 pub mod key;

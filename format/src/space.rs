@@ -185,6 +185,22 @@ impl<W: AsRef<[u64]> + AsMut<[u64]>> SpaceMap<W> {
         self.cursor = s + len;
         Some((s, len))
     }
+
+    /// Allocates the free run beginning exactly at block `start`, up to
+    /// `want` blocks (it stops at the first used block or the end of the
+    /// filesystem), marks it used and moves the cursor past it. Returns its
+    /// length; `None` (nothing changed) when `want` is 0 or block `start` is
+    /// used, reserved or past the end.
+    pub fn alloc_at(&mut self, start: u64, want: u64) -> Option<u64> {
+        if want == 0 || self.is_used(start) {
+            return None;
+        }
+        let end = self.next_used(start, start.saturating_add(want).min(self.total));
+        let len = end - start;
+        self.mark_used(start, len).ok()?;
+        self.cursor = end;
+        Some(len)
+    }
 }
 
 /// Marks every extent item of the extent tree used in `map`; returns the
@@ -322,6 +338,23 @@ mod tests {
         assert_eq!(m.alloc(10, 5), None, "runs of 4 and 2 are shorter than min");
         assert_eq!(m.alloc(3, 1), Some((256, 3)), "wraps to the start");
         assert_eq!(m.free_blocks(), 1 + 2);
+    }
+
+    #[test]
+    fn alloc_at_takes_the_run_at_start() {
+        let mut m = map(1024);
+        m.mark_used(300, 10).unwrap();
+        assert_eq!(m.alloc_at(290, 100), Some(10), "stops at the first used block");
+        assert!(m.is_used(299) && !m.is_used(289));
+        assert_eq!(m.alloc_at(290, 1), None, "start is used now");
+        assert_eq!(m.alloc_at(310, 5), Some(5), "stops at want");
+        assert_eq!(m.alloc(1, 1), Some((315, 1)), "the cursor moved past the run");
+        assert_eq!(m.alloc_at(1000, 100), Some(24), "stops at the end");
+        assert_eq!(m.alloc_at(1024, 1), None, "past the end");
+        assert_eq!(m.alloc_at(10, 1), None, "reserved area");
+        assert_eq!(m.alloc_at(400, 0), None);
+        assert!(!m.is_used(400));
+        assert_eq!(m.free_blocks(), 1024 - 256 - 10 - 10 - 5 - 1 - 24);
     }
 
     #[test]

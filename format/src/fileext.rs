@@ -1,0 +1,490 @@
+//! A file's extent map: punching holes and replacing ranges.
+//!
+//! Inode `ino`'s data is described by `EXTENT_DATA` items keyed
+//! `(ino, EXTENT_DATA, file offset)`, each naming a slice
+//! (`offset..offset+len` bytes) of one disk extent
+//! (`disk_start..disk_start+disk_blocks`, an `EXTENT_ITEM` of the extent
+//! tree). Several items may name the same disk extent (after a partial
+//! overwrite split an item in two, like btrfs "bookend" extents); every item
+//! holds exactly one reference on the `EXTENT_ITEM` it names, and the disk
+//! extent is freed only when its last reference goes. The items of one
+//! inode never overlap, and the inode's `nbytes` is the sum of their `len`.
+//!
+//! Offsets and lengths are bytes, multiples of [`BLOCK_SIZE_U64`].
+//!
+//! No tree buffer is held across a tree modification: every step looks one
+//! item up, copies it out, drops the buffer, then changes the trees (like
+//! [`free_inode_items`](super::orphan::free_inode_items)).
+
+use super::error::FsError;
+use super::extent;
+use super::items::{ExtentData, EXTENT_PREALLOC};
+use super::key::{Key, EXTENT_DATA};
+use super::layout::{BLOCK_SIZE_U64, FIRST_ALLOC_BLOCK};
+use super::tree::{self, BlockStore, Root};
+
+/// Key of `ino`'s file extent item at file offset `off`.
+fn key(ino: u64, off: u64) -> Key {
+    Key::new(ino, EXTENT_DATA, off)
+}
+
+/// Parses a file extent item of `ino` at key offset `off` read from leaf
+/// `blk`; also checks that its file range does not overflow. Returns the
+/// extent and the end of its file range.
+fn parse_at(d: &[u8], blk: u64, off: u64) -> Result<(ExtentData, u64), FsError> {
+    let e = ExtentData::parse(d, blk)?;
+    let end = off.checked_add(e.len).ok_or(FsError::corrupt(blk, "file extent range overflows"))?;
+    Ok((e, end))
+}
+
+/// Calls `f(file offset, extent)` for every file extent item of `ino` that
+/// overlaps the byte range `start..end`, in file order (the first may start
+/// before `start`), until `f` returns `Ok(false)`. Read-only; no tree
+/// buffer is held while `f` runs.
+pub fn for_each_in_range<S: BlockStore>(
+    s: &mut S,
+    fs_root: &Root,
+    ino: u64,
+    start: u64,
+    end: u64,
+    mut f: impl FnMut(u64, &ExtentData) -> Result<bool, FsError>,
+) -> Result<(), FsError> {
+    if start >= end {
+        return Ok(());
+    }
+    // An item starting before `start` that reaches into the range.
+    let before = match tree::search_le(s, fs_root, &key(ino, start))? {
+        Some(it) if it.key().objectid == ino && it.key().ty == EXTENT_DATA && it.key().offset < start => {
+            let off = it.key().offset;
+            let (e, e_end) = parse_at(it.data(), it.block(), off)?;
+            (e_end > start).then_some((off, e))
+        }
+        _ => None,
+    };
+    if let Some((off, e)) = before {
+        if !f(off, &e)? {
+            return Ok(());
+        }
+    }
+    // Items starting inside the range.
+    let mut cur = tree::search_ge(s, fs_root, &key(ino, start))?;
+    while let Some(it) = cur {
+        let k = it.key();
+        if k.objectid != ino || k.ty != EXTENT_DATA || k.offset >= end {
+            return Ok(());
+        }
+        let (e, _) = parse_at(it.data(), it.block(), k.offset)?;
+        drop(it);
+        if !f(k.offset, &e)? {
+            return Ok(());
+        }
+        cur = tree::next(s, fs_root, &k)?;
+    }
+    Ok(())
+}
+
+/// The first file extent item of `ino` overlapping `start..end`, copied out.
+fn first_overlapping<S: BlockStore>(s: &mut S, fs_root: &Root, ino: u64, start: u64, end: u64) -> Result<Option<(u64, ExtentData)>, FsError> {
+    let mut found = None;
+    for_each_in_range(s, fs_root, ino, start, end, |off, e| {
+        found = Some((off, *e));
+        Ok(false)
+    })?;
+    Ok(found)
+}
+
+/// Number of file extent items of `ino` overlapping `start..end`
+/// (read-only). The kernel sizes the metadata reservation of a
+/// [`replace`] with it, through [`items_changed_bound`].
+pub fn count_overlapping<S: BlockStore>(s: &mut S, fs_root: &Root, ino: u64, start: u64, end: u64) -> Result<u64, FsError> {
+    let mut n = 0u64;
+    for_each_in_range(s, fs_root, ino, start, end, |_, _| {
+        n = n.saturating_add(1);
+        Ok(true)
+    })?;
+    Ok(n)
+}
+
+/// Worst-case number of tree items a [`replace`] changes when `overlapping`
+/// file extent items (as counted by [`count_overlapping`]) overlap its range:
+/// `2 * overlapping + 4`.
+///
+/// Derivation, per overlapping item, the punch does one of:
+/// * delete it (fs tree) and drop its reference (one `EXTENT_ITEM` updated
+///   or deleted): 2 items;
+/// * trim it in place (fs tree): 1 item;
+/// * delete it and re-insert its tail at the end of the range (its
+///   reference moves with it): 2 items;
+///
+/// so at most 2 per item. At most one item, the one starting before the
+/// range, can also reach past its end; it is trimmed and its tail inserted
+/// as a new item holding a new reference: up to one tail insert plus its
+/// `inc_ref`, 2 more items. Then the new file extent item and its new
+/// `EXTENT_ITEM`: 2 more. Every count is an item whose leaf path is copied
+/// at most once per transaction, which is what
+/// [`meta_cost`](super::space::meta_cost) charges per item.
+pub fn items_changed_bound(overlapping: u64) -> u64 {
+    overlapping.saturating_mul(2).saturating_add(4)
+}
+
+/// Checks that `v` is block aligned.
+fn aligned(v: u64) -> bool {
+    v.is_multiple_of(BLOCK_SIZE_U64)
+}
+
+/// Inserts a file extent item; an item already at that key means two file
+/// extents overlap (corruption).
+fn insert_item<S: BlockStore>(s: &mut S, fs_root: &mut Root, ino: u64, off: u64, e: &ExtentData) -> Result<(), FsError> {
+    match tree::insert(s, fs_root, &key(ino, off), &e.to_bytes()) {
+        Err(FsError::Exists) => Err(FsError::corrupt(fs_root.block, "file extents overlap")),
+        r => r,
+    }
+}
+
+/// Removes every byte of file coverage of inode `ino` in `start..end`
+/// (`end == u64::MAX` means to the end of the file). `start` and `end` must
+/// be block aligned (`Invalid` otherwise; `start > end` is `Invalid` too).
+/// Returns the number of file bytes removed (to subtract from `nbytes`).
+///
+/// For each file extent item overlapping the range:
+/// * entirely inside: deleted, and its reference on the disk extent dropped;
+///   when that was the last reference `freed(disk_start, disk_blocks)` is
+///   called (the caller keeps the blocks pinned until the commit);
+/// * starting before `start`: trimmed in place to end at `start`; if it
+///   also reaches past `end`, its tail becomes a new item at `end` (offset
+///   into the disk extent advanced accordingly) with a new reference;
+/// * starting inside and reaching past `end`: moved to key `end` with the
+///   offset advanced; its reference is unchanged.
+///
+/// Surviving pieces keep their generation and flags (`EXTENT_PREALLOC`).
+/// On an error the trees may be partly changed: the caller aborts the
+/// transaction.
+pub fn punch<S: BlockStore>(
+    s: &mut S,
+    fs_root: &mut Root,
+    ext_root: &mut Root,
+    ino: u64,
+    start: u64,
+    end: u64,
+    freed: &mut impl FnMut(u64, u64) -> Result<(), FsError>,
+) -> Result<u64, FsError> {
+    if !aligned(start) || (end != u64::MAX && !aligned(end)) {
+        return Err(FsError::Invalid("punch range not block aligned"));
+    }
+    if start > end {
+        return Err(FsError::Invalid("punch range ends before it starts"));
+    }
+    let overflow = FsError::corrupt(fs_root.block, "file extent bytes overflow");
+    let mut removed = 0u64;
+    let mut pos = start;
+    while pos < end {
+        let Some((off, e)) = first_overlapping(s, fs_root, ino, pos, end)? else {
+            break;
+        };
+        // Cannot overflow: for_each_in_range checked it.
+        let e_end = off.checked_add(e.len).ok_or(overflow)?;
+        if off < pos && pos != start {
+            // It starts before the end of the item handled last.
+            return Err(FsError::corrupt(fs_root.block, "file extents overlap"));
+        }
+        // The piece of the item past `end`, as a new item at `end`.
+        let tail = if e_end > end {
+            // off < end: the item overlaps pos..end.
+            Some(ExtentData { offset: e.offset.checked_add(end - off).ok_or(overflow)?, len: e_end - end, ..e })
+        } else {
+            None
+        };
+        if off < start {
+            // Keep the head, off..start.
+            let head = ExtentData { len: start - off, ..e }.to_bytes();
+            let blk = fs_root.block;
+            tree::update(s, fs_root, &key(ino, off), |d| {
+                if d.len() != head.len() {
+                    return Err(FsError::corrupt(blk, "bad file extent item"));
+                }
+                d.copy_from_slice(&head);
+                Ok(())
+            })?;
+            if let Some(t) = &tail {
+                insert_item(s, fs_root, ino, end, t)?;
+                extent::inc_ref(s, ext_root, e.disk_start, e.disk_blocks)?;
+                removed = removed.checked_add(end - start).ok_or(overflow)?;
+            } else {
+                removed = removed.checked_add(e_end - start).ok_or(overflow)?;
+            }
+        } else {
+            tree::delete(s, fs_root, &key(ino, off))?;
+            if let Some(t) = &tail {
+                // The tail keeps the item's reference.
+                insert_item(s, fs_root, ino, end, t)?;
+                removed = removed.checked_add(end - off).ok_or(overflow)?;
+            } else {
+                if extent::dec_ref(s, ext_root, e.disk_start, e.disk_blocks)? {
+                    freed(e.disk_start, e.disk_blocks)?;
+                }
+                removed = removed.checked_add(e.len).ok_or(overflow)?;
+            }
+        }
+        if tail.is_some() {
+            break;
+        }
+        pos = e_end;
+    }
+    Ok(removed)
+}
+
+/// Completes a copy-on-write write of `len` bytes at `file_off` of `ino`
+/// into the freshly allocated disk range starting at block `disk_start`
+/// (`len / 4096` blocks, allocated from free space by the caller): punches
+/// `file_off..file_off+len` (see [`punch`]), records the new disk extent
+/// with one reference and inserts the file extent item
+/// `{ generation: s.generation(), disk_start, disk_blocks: len / 4096,
+/// offset: 0, len, flags }`.
+///
+/// Returns the bytes the punch removed, so `nbytes` changes by
+/// `len - removed`. `len` must be non-zero and both it and `file_off` block
+/// aligned; `flags` is 0 or [`EXTENT_PREALLOC`]. The arguments are checked
+/// before anything is changed; after a later error the trees may be partly
+/// changed and the caller aborts the transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn replace<S: BlockStore>(
+    s: &mut S,
+    fs_root: &mut Root,
+    ext_root: &mut Root,
+    ino: u64,
+    file_off: u64,
+    len: u64,
+    disk_start: u64,
+    flags: u32,
+    freed: &mut impl FnMut(u64, u64) -> Result<(), FsError>,
+) -> Result<u64, FsError> {
+    if len == 0 || !aligned(len) || !aligned(file_off) {
+        return Err(FsError::Invalid("file extent not block aligned or empty"));
+    }
+    if flags & !EXTENT_PREALLOC != 0 {
+        return Err(FsError::Invalid("unknown file extent flags"));
+    }
+    if disk_start < FIRST_ALLOC_BLOCK {
+        return Err(FsError::Invalid("data extent in the reserved area"));
+    }
+    let end = file_off.checked_add(len).ok_or(FsError::TooBig)?;
+    let disk_blocks = len / BLOCK_SIZE_U64;
+    if disk_start.checked_add(disk_blocks).is_none() {
+        return Err(FsError::Invalid("data extent overflows"));
+    }
+    let removed = punch(s, fs_root, ext_root, ino, file_off, end, freed)?;
+    extent::add_data_extent(s, ext_root, disk_start, disk_blocks)?;
+    let e = ExtentData { generation: s.generation(), disk_start, disk_blocks, offset: 0, len, flags };
+    insert_item(s, fs_root, ino, file_off, &e)?;
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use super::super::items::ExtentItem;
+    use super::super::layout::{BLOCK_SIZE, EXTENT_TREE_OWNER, FS_TREE_OWNER};
+    use super::super::tree::MetaChange;
+    use std::collections::BTreeMap;
+    use std::vec;
+    use std::vec::Vec;
+
+    const B: u64 = BLOCK_SIZE_U64;
+    const INO: u64 = 300;
+
+    /// Blocks in memory; metadata blocks come from a counter and are never
+    /// reused, so no pinning is needed.
+    struct Mem {
+        blocks: BTreeMap<u64, Vec<u8>>,
+        next: u64,
+    }
+
+    impl BlockStore for Mem {
+        type Buf = Vec<u8>;
+        type BufMut = Vec<u8>;
+        fn read(&mut self, blk: u64) -> Result<Vec<u8>, FsError> {
+            self.blocks.get(&blk).cloned().ok_or(FsError::Io)
+        }
+        fn read_mut(&mut self, blk: u64) -> Result<Vec<u8>, FsError> {
+            self.read(blk)
+        }
+        fn alloc_meta(&mut self) -> Result<(u64, Vec<u8>), FsError> {
+            self.next += 1;
+            Ok((self.next, vec![0u8; BLOCK_SIZE]))
+        }
+        fn write(&mut self, blk: u64, buf: Vec<u8>) -> Result<(), FsError> {
+            self.blocks.insert(blk, buf);
+            Ok(())
+        }
+        fn free_meta(&mut self, _blk: u64) -> Result<(), FsError> {
+            Ok(())
+        }
+        fn generation(&self) -> u64 {
+            7
+        }
+        fn pop_meta_change(&mut self) -> Option<MetaChange> {
+            None
+        }
+    }
+
+    struct T {
+        s: Mem,
+        fs: Root,
+        ext: Root,
+        freed: Vec<(u64, u64)>,
+    }
+
+    impl T {
+        fn new() -> T {
+            let mut s = Mem { blocks: BTreeMap::new(), next: 1_000_000 };
+            let fs = tree::create(&mut s, FS_TREE_OWNER).unwrap();
+            let ext = tree::create(&mut s, EXTENT_TREE_OWNER).unwrap();
+            T { s, fs, ext, freed: Vec::new() }
+        }
+        fn replace(&mut self, off: u64, len: u64, disk: u64) -> u64 {
+            let fr = &mut self.freed;
+            replace(&mut self.s, &mut self.fs, &mut self.ext, INO, off, len, disk, 0, &mut |a, b| {
+                fr.push((a, b));
+                Ok(())
+            })
+            .unwrap()
+        }
+        fn punch(&mut self, start: u64, end: u64) -> u64 {
+            let fr = &mut self.freed;
+            punch(&mut self.s, &mut self.fs, &mut self.ext, INO, start, end, &mut |a, b| {
+                fr.push((a, b));
+                Ok(())
+            })
+            .unwrap()
+        }
+        /// `(file offset, disk_start, offset, len)` of every item.
+        fn items(&mut self) -> Vec<(u64, u64, u64, u64)> {
+            let mut v = Vec::new();
+            for_each_in_range(&mut self.s, &self.fs, INO, 0, u64::MAX, |off, e| {
+                v.push((off, e.disk_start, e.offset, e.len));
+                Ok(true)
+            })
+            .unwrap();
+            v
+        }
+        fn refs(&mut self, start: u64, blocks: u64) -> Option<u64> {
+            tree::lookup(&mut self.s, &self.ext, &extent::extent_key(start, blocks))
+                .unwrap()
+                .map(|it| ExtentItem::parse(it.data(), 0).unwrap().refs)
+        }
+    }
+
+    #[test]
+    fn trim_head() {
+        let mut t = T::new();
+        assert_eq!(t.replace(0, 8 * B, 1000), 0);
+        assert_eq!(t.punch(4 * B, u64::MAX), 4 * B);
+        assert_eq!(t.items(), [(0, 1000, 0, 4 * B)]);
+        assert_eq!(t.refs(1000, 8), Some(1));
+        assert!(t.freed.is_empty());
+    }
+
+    #[test]
+    fn split_in_the_middle_takes_a_reference() {
+        let mut t = T::new();
+        t.replace(0, 8 * B, 1000);
+        // Overwrite blocks 2..4 with a new extent.
+        assert_eq!(t.replace(2 * B, 2 * B, 2000), 2 * B);
+        assert_eq!(t.items(), [(0, 1000, 0, 2 * B), (2 * B, 2000, 0, 2 * B), (4 * B, 1000, 4 * B, 4 * B)]);
+        assert_eq!(t.refs(1000, 8), Some(2));
+        assert_eq!(t.refs(2000, 2), Some(1));
+        assert_eq!(count_overlapping(&mut t.s, &t.fs, INO, B, 5 * B).unwrap(), 3);
+        assert_eq!(count_overlapping(&mut t.s, &t.fs, INO, 2 * B, 4 * B).unwrap(), 1);
+        assert_eq!(count_overlapping(&mut t.s, &t.fs, INO, 8 * B, 9 * B).unwrap(), 0);
+    }
+
+    #[test]
+    fn trailing_piece_is_rekeyed() {
+        let mut t = T::new();
+        t.replace(4 * B, 4 * B, 1000);
+        // 2..6 overlaps the head of the item at 4: it moves to 6.
+        assert_eq!(t.replace(2 * B, 4 * B, 2000), 2 * B);
+        assert_eq!(t.items(), [(2 * B, 2000, 0, 4 * B), (6 * B, 1000, 2 * B, 2 * B)]);
+        assert_eq!(t.refs(1000, 4), Some(1), "the moved piece keeps its one reference");
+        let e = super::super::inode::extent_at(&mut t.s, &t.fs, INO, 7 * B).unwrap().unwrap();
+        assert_eq!(e.1.disk_block_at(7 * B - e.0), Some(1003));
+        assert_eq!(e.1.generation, 7);
+    }
+
+    #[test]
+    fn whole_deletion_frees() {
+        let mut t = T::new();
+        t.replace(0, 2 * B, 1000);
+        t.replace(2 * B, 2 * B, 1100);
+        t.replace(6 * B, B, 1200);
+        assert_eq!(t.punch(0, 4 * B), 4 * B);
+        assert_eq!(t.freed, [(1000, 2), (1100, 2)]);
+        assert_eq!(t.refs(1000, 2), None);
+        assert_eq!(t.items(), [(6 * B, 1200, 0, B)]);
+        // A hole: nothing removed.
+        assert_eq!(t.punch(0, 6 * B), 0);
+        assert_eq!(t.punch(0, u64::MAX), B);
+        assert_eq!(t.freed.len(), 3);
+        assert!(t.items().is_empty());
+    }
+
+    #[test]
+    fn shared_extent_freed_with_its_last_piece() {
+        let mut t = T::new();
+        t.replace(0, 6 * B, 1000);
+        t.punch(2 * B, 4 * B); // pieces 0..2 and 4..6 share extent 1000
+        assert_eq!(t.refs(1000, 6), Some(2));
+        assert_eq!(t.freed, []);
+        assert_eq!(t.punch(0, 2 * B), 2 * B);
+        assert_eq!(t.freed, [], "one piece still references it");
+        assert_eq!(t.refs(1000, 6), Some(1));
+        assert_eq!(t.replace(3 * B, 4 * B, 2000), 2 * B);
+        assert_eq!(t.freed, [(1000, 6)]);
+        assert_eq!(t.items(), [(3 * B, 2000, 0, 4 * B)]);
+    }
+
+    #[test]
+    fn prealloc_flag_and_generation_kept() {
+        let mut t = T::new();
+        replace(&mut t.s, &mut t.fs, &mut t.ext, INO, 0, 4 * B, 1000, EXTENT_PREALLOC, &mut |_, _| Ok(())).unwrap();
+        t.punch(B, 2 * B);
+        let mut flags = Vec::new();
+        for_each_in_range(&mut t.s, &t.fs, INO, 0, u64::MAX, |_, e| {
+            flags.push((e.flags, e.generation));
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(flags, [(EXTENT_PREALLOC, 7), (EXTENT_PREALLOC, 7)]);
+    }
+
+    #[test]
+    fn bad_arguments_change_nothing() {
+        let mut t = T::new();
+        t.replace(0, 4 * B, 1000);
+        let before = t.items();
+        let mut nop = |_: u64, _: u64| Ok(());
+        assert!(matches!(punch(&mut t.s, &mut t.fs, &mut t.ext, INO, 1, 2 * B, &mut nop), Err(FsError::Invalid(_))));
+        assert!(matches!(punch(&mut t.s, &mut t.fs, &mut t.ext, INO, 0, B + 1, &mut nop), Err(FsError::Invalid(_))));
+        assert!(matches!(punch(&mut t.s, &mut t.fs, &mut t.ext, INO, 2 * B, B, &mut nop), Err(FsError::Invalid(_))));
+        assert!(matches!(replace(&mut t.s, &mut t.fs, &mut t.ext, INO, 0, 0, 2000, 0, &mut nop), Err(FsError::Invalid(_))));
+        assert!(matches!(replace(&mut t.s, &mut t.fs, &mut t.ext, INO, 0, B, 2000, 2, &mut nop), Err(FsError::Invalid(_))));
+        assert!(matches!(replace(&mut t.s, &mut t.fs, &mut t.ext, INO, 0, B, 5, 0, &mut nop), Err(FsError::Invalid(_))));
+        assert_eq!(t.items(), before);
+        assert_eq!(items_changed_bound(3), 10);
+        assert_eq!(items_changed_bound(u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn other_inodes_untouched() {
+        let mut t = T::new();
+        let e = ExtentData { generation: 1, disk_start: 5000, disk_blocks: 4, offset: 0, len: 4 * B, flags: 0 };
+        for ino in [INO - 1, INO + 1] {
+            tree::insert(&mut t.s, &mut t.fs, &key(ino, 0), &e.to_bytes()).unwrap();
+        }
+        t.replace(0, 4 * B, 1000);
+        assert_eq!(t.punch(0, u64::MAX), 4 * B);
+        assert_eq!(count_overlapping(&mut t.s, &t.fs, INO - 1, 0, u64::MAX).unwrap(), 1);
+        assert_eq!(count_overlapping(&mut t.s, &t.fs, INO + 1, 0, 1).unwrap(), 1);
+    }
+}
