@@ -8,10 +8,12 @@
 
 use kernel::prelude::*;
 
+mod aops;
 mod dir;
 mod file;
 mod inode;
 mod namei;
+mod ordered;
 mod store;
 mod superblock;
 mod sys;

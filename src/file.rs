@@ -48,3 +48,20 @@ pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<M
     };
     Ok(Mapping::new(MapKind::Hole, pos, end - pos))
 }
+
+/// The mapping FIEMAP and `SEEK_HOLE`/`SEEK_DATA` see (`IOMAP_REPORT`): as for reads, but a hole
+/// holding data that is written to the page cache and not allocated yet (or being written) is
+/// reported as delayed allocation, so it counts as data.
+pub(crate) fn map_report(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<Mapping> {
+    let m = map_blocks(inode, pos, len)?;
+    if m.kind != MapKind::Hole {
+        return Ok(m);
+    }
+    let bs = format::BLOCK_SIZE_U64;
+    let (a, b) = (m.offset / bs, m.offset.saturating_add(m.length).div_ceil(bs));
+    match crate::ordered::pending_at(inode, a, b) {
+        Some((s, e)) if s <= a => Ok(Mapping::new(MapKind::Delalloc, m.offset, (e.min(b) - a) * bs)),
+        Some((s, _)) => Ok(Mapping::new(MapKind::Hole, m.offset, (s - a) * bs)),
+        None => Ok(m),
+    }
+}

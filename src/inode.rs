@@ -14,6 +14,7 @@ use crate::vfs::sb::SuperBlock;
 use crate::vfs::euclean;
 use kernel::error::{code, Result};
 use kernel::prelude::*;
+use core::sync::atomic::Ordering;
 
 /// Items an inode attribute update changes.
 pub(crate) const COST_INODE_UPDATE: Cost = Cost { items: 1, class: ReserveClass::Normal };
@@ -97,9 +98,30 @@ pub(crate) fn insert_item(st: &mut TxnStore<'_>, inode: &Inode<FerroFs>, gen: u6
     r
 }
 
+/// The attributes the `INODE_ITEM` gets: the VFS inode's, except that a regular file's size and
+/// byte count are the on-disk ones (data written to the page cache and not yet in the tree is
+/// not on disk; see [`crate::ordered`]).
+fn disk_attrs(inode: &Inode<FerroFs>) -> Attrs {
+    let mut a = inode.attrs();
+    if a.mode & items::S_IFMT == items::S_IFREG {
+        let d = inode.data();
+        a.size = d.disk_size.load(Ordering::Acquire);
+        a.bytes = d.disk_bytes.load(Ordering::Acquire);
+    }
+    a
+}
+
+/// Sets up the per-inode state of a regular file read from disk.
+pub(crate) fn loaded(inode: &Inode<FerroFs>) {
+    let a = inode.attrs();
+    let d = inode.data();
+    d.disk_size.store(a.size, Ordering::Release);
+    d.disk_bytes.store(a.bytes, Ordering::Release);
+}
+
 /// Writes the VFS inode's attributes into its `INODE_ITEM`.
 pub(crate) fn update_item(st: &mut TxnStore<'_>, inode: &Inode<FerroFs>) -> core::result::Result<(), FsError> {
-    let a = inode.attrs();
+    let a = disk_attrs(inode);
     let ino = inode.ino();
     let mut root = st.state().roots.fs_root;
     let r = format::tree::update(st, &mut root, &format::inode::inode_key(ino), |d| {
@@ -128,6 +150,10 @@ pub(crate) fn dirty_inode(inode: &Inode<FerroFs>) {
 /// `evict_inode`: an inode with no links left is deleted from the tree, in bounded steps, and
 /// its orphan item goes last (a crash in between leaves the orphan for the next mount).
 pub(crate) fn evict_inode(inode: &Inode<FerroFs>) {
+    // The page cache is gone: writes in flight finished with it (writeback waits for their
+    // ordered extents), and what was reserved for dirty data that never reached the disk comes back.
+    crate::ordered::wait_range(inode, 0, u64::MAX);
+    let _ = crate::ordered::unreserve(inode, 0, u64::MAX / format::BLOCK_SIZE_U64);
     if inode.nlink() != 0 {
         return;
     }
@@ -211,7 +237,7 @@ pub(crate) fn reclaim_orphans(sb: &SuperBlock<FerroFs>) -> Result {
     Ok(())
 }
 
-/// `setattr`: mode, owner, times and the size of files whose data lies below the new size.
+/// `setattr`: mode, owner, times and the size (truncate, up or down).
 pub(crate) fn setattr(inode: &Inode<FerroFs>, attr: &SetAttr<'_>) -> Result {
     attr.prepare()?;
     let sb = inode.sb();
@@ -220,28 +246,12 @@ pub(crate) fn setattr(inode: &Inode<FerroFs>, attr: &SetAttr<'_>) -> Result {
         if inode.is_dir() {
             return Err(code::EISDIR);
         }
-        if size < inode.size() {
-            // Shrinking a file must free or zero the data past the new end; the data path
-            // (write support) brings that. Files with no data at or past the new size shrink now.
-            let bs = format::BLOCK_SIZE_U64;
-            let from = size - size % bs;
-            let ino = inode.ino();
-            let has_data = with_tree(sb, |st, root| {
-                Ok(format::inode::extent_at(st, &root, ino, from)?.is_some()
-                    || format::inode::next_extent(st, &root, ino, from)?.is_some())
-            })?;
-            if has_data {
-                return Err(crate::vfs::eopnotsupp());
-            }
-        }
-    }
-    let mut tx = Txn::start(sb, COST_INODE_UPDATE)?;
-    if let Some(size) = new_size {
         if size != inode.size() {
-            inode.set_size(size);
+            crate::aops::truncate(inode, size)?;
             inode.touch_mtime_ctime();
         }
     }
+    let mut tx = Txn::start(sb, COST_INODE_UPDATE)?;
     attr.copy_to_inode();
     let r = update_item(&mut tx.store(), inode).map_err(|e| fs_err(sb, e));
     tx.finish(r)

@@ -8,7 +8,8 @@ use crate::store::ReadStore;
 use crate::transaction::{self, MapWords, TreeState, TxnStore};
 use crate::vfs::dentry::Dentry;
 use crate::vfs::fs_type::{DirEmitter, FileSystem, SeqFile, StatFs};
-use crate::vfs::iomap::{IoPath, IomapFlags, Mapping};
+use crate::vfs::file::{FsyncFile, IovIter, Kiocb};
+use crate::vfs::iomap::{IoPath, Ioend, IomapFlags, Mapping};
 use crate::vfs::inode::{Idmap, Inode, InodeParams, SetAttr, TmpFile};
 use crate::vfs::sb::{NewSuperBlock, NoFsScope, SuperBlock};
 use core::ffi::CStr;
@@ -111,9 +112,10 @@ impl FileSystem for FerroFs {
     const MAGIC: u64 = FERROFS_MAGIC;
     const MAX_FILE_SIZE: u64 = format::MAX_FILE_SIZE;
     type Info = Info;
-    type InodeData = ();
+    type InodeData = crate::ordered::InodeData;
     type Options = Options;
     type DioData = ();
+    type WritebackState = crate::ordered::WritebackState;
 
     fn parse_param(opts: &mut Options, key: &[u8], value: Option<&[u8]>) -> Result {
         match (key, value) {
@@ -149,8 +151,28 @@ impl FileSystem for FerroFs {
         }
     }
 
-    fn init_inode_data() -> impl PinInit<(), Error> {
-        ()
+    fn init_inode_data() -> impl PinInit<crate::ordered::InodeData, Error> {
+        crate::ordered::InodeData::new()
+    }
+
+    fn inode_loaded(inode: &Inode<Self>) {
+        crate::inode::loaded(inode)
+    }
+
+    fn write_iter(iocb: &Kiocb<'_, Self>, from: &mut IovIter) -> Result<usize> {
+        crate::aops::write_iter(iocb, from)
+    }
+
+    fn writeback_map(inode: &Inode<Self>, st: &mut crate::ordered::WritebackState, pos: u64, len: u64) -> Result<Mapping> {
+        crate::aops::writeback_map(inode, st, pos, len)
+    }
+
+    fn writeback_done(inode: &Inode<Self>, ioend: Ioend<Self>) {
+        crate::ordered::writeback_done(inode, ioend)
+    }
+
+    fn iomap_valid(inode: &Inode<Self>, map: &Mapping) -> bool {
+        crate::aops::mapping_valid(inode, map)
     }
 
     fn fill_super(sb: &NewSuperBlock<Self>, opts: &Options) -> Result<(impl PinInit<Info, Error>, u64)> {
@@ -317,11 +339,8 @@ impl FileSystem for FerroFs {
         }
     }
 
-    fn fsync(inode: &Inode<Self>, _datasync: bool) -> Result {
-        // Metadata only so far (file data comes with the data path): the running transaction
-        // holds every change of this inode not yet on disk.
-        let _lock = inode.lock();
-        transaction::commit(inode.sb())
+    fn fsync(file: &FsyncFile<'_, Self>, start: u64, end: u64, _datasync: bool) -> Result {
+        crate::aops::fsync(file, start, end)
     }
 
     fn freeze_fs(sb: &SuperBlock<Self>) -> Result {
@@ -418,11 +437,29 @@ impl FileSystem for FerroFs {
         flags: IomapFlags,
         _dio: Option<&mut ()>,
     ) -> Result<(Mapping, Option<Mapping>)> {
-        // Reads only: file data writes (buffered and direct) come with the data path.
-        if path != IoPath::Read || flags.write() {
-            return Err(crate::vfs::eopnotsupp());
+        match path {
+            IoPath::Read if flags.report() => Ok((crate::file::map_report(inode, pos, len)?, None)),
+            IoPath::Read => Ok((crate::file::map_blocks(inode, pos, len)?, None)),
+            IoPath::BufferedWrite => Ok((crate::aops::write_begin(inode, pos, len, flags)?, None)),
+            // Direct I/O comes with its own path.
+            IoPath::Direct => Err(crate::vfs::eopnotsupp()),
         }
-        Ok((crate::file::map_blocks(inode, pos, len)?, None))
+    }
+
+    fn iomap_end(
+        inode: &Inode<Self>,
+        path: IoPath,
+        pos: u64,
+        len: u64,
+        written: u64,
+        _flags: IomapFlags,
+        map: &Mapping,
+        _dio: Option<&mut ()>,
+    ) -> Result {
+        match path {
+            IoPath::BufferedWrite => crate::aops::write_end(inode, pos, len, written, map),
+            _ => Ok(()),
+        }
     }
 
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {

@@ -37,6 +37,29 @@ fn parse_at(d: &[u8], blk: u64, off: u64) -> Result<(ExtentData, u64), FsError> 
     Ok((e, end))
 }
 
+/// The file offset of the `n`-th file extent item of `ino` counted back
+/// from the last one (`n` = 1 is the last), if that item starts at or after
+/// `from`; `None` when fewer than `n` items start at or after `from`. A
+/// truncate of a file with many extents punches from there to the end, one
+/// bounded step at a time, from the end backwards.
+pub fn nth_from_end<S: BlockStore>(s: &mut S, fs_root: &Root, ino: u64, from: u64, n: u64) -> Result<Option<u64>, FsError> {
+    let mut k = key(ino, u64::MAX);
+    let mut found = None;
+    for _ in 0..n {
+        let it = match tree::search_le(s, fs_root, &k)? {
+            Some(it) if it.key().objectid == ino && it.key().ty == EXTENT_DATA && it.key().offset >= from => it,
+            _ => return Ok(None),
+        };
+        let off = it.key().offset;
+        found = Some(off);
+        match it.key().predecessor() {
+            Some(p) => k = p,
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
 /// Calls `f(file offset, extent)` for every file extent item of `ino` that
 /// overlaps the byte range `start..end`, in file order (the first may start
 /// before `start`), until `f` returns `Ok(false)`. Read-only; no tree

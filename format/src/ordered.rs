@@ -185,6 +185,37 @@ impl OrderedExtent {
         Ok((t, self.progress()))
     }
 
+    /// Grows the range by `len` bytes (block aligned) at its end, the disk
+    /// range growing with it (the caller allocated the blocks right after
+    /// the current disk end): writeback that finds the next dirty range
+    /// contiguous in the file and on disk extends the ordered extent it is
+    /// building instead of starting another. Refused after the finish or a
+    /// cancel.
+    pub fn extend(&mut self, len: u64) -> Result<(), FsError> {
+        if self.finished || self.cancelled > 0 {
+            return Err(FsError::Invalid("ordered extent extended after its finish or a cancel"));
+        }
+        if len == 0 || !len.is_multiple_of(BLOCK_SIZE_U64) {
+            return Err(FsError::Invalid("ordered extent extension not block aligned"));
+        }
+        let new_len = self.len.checked_add(len).ok_or(FsError::TooBig)?;
+        self.file_off.checked_add(new_len).ok_or(FsError::TooBig)?;
+        self.disk_start.checked_add(new_len).ok_or(FsError::TooBig)?;
+        self.len = new_len;
+        self.left += len;
+        Ok(())
+    }
+
+    /// File offset just past the range.
+    pub fn end(&self) -> u64 {
+        self.file_off + self.len
+    }
+
+    /// Device byte address just past the range.
+    pub fn disk_end(&self) -> u64 {
+        self.disk_start + self.len
+    }
+
     fn progress(&mut self) -> Progress {
         if self.left > 0 {
             return Progress::Pending;
@@ -247,6 +278,18 @@ mod tests {
         oe.account(0, B, true).unwrap();
         let (_, head) = oe.split(B).unwrap();
         assert_eq!(head, Progress::Done(Outcome::Insert { file_off: 0, len: B, disk_start: 10 * B, free: None }));
+    }
+
+    #[test]
+    fn extend_while_pending_only() {
+        let mut oe = OrderedExtent::new(0, B, 10 * B).unwrap();
+        oe.extend(2 * B).unwrap();
+        assert_eq!((oe.len(), oe.end(), oe.disk_end()), (3 * B, 3 * B, 13 * B));
+        assert_eq!(oe.account(0, 2 * B, true), Ok(Progress::Pending));
+        assert!(oe.extend(100).is_err(), "not block aligned");
+        let done = oe.account(2 * B, B, true).unwrap();
+        assert_eq!(done, Progress::Done(Outcome::Insert { file_off: 0, len: 3 * B, disk_start: 10 * B, free: None }));
+        assert!(oe.extend(B).is_err(), "no extension after the finish");
     }
 
     #[test]

@@ -26,6 +26,10 @@
 #include <linux/slab.h>
 #include <linux/statfs.h>
 #include <linux/workqueue.h>
+#include <linux/mm.h>
+#include <linux/uio.h>
+#include <linux/writeback.h>
+#include <linux/migrate_mode.h>
 #include <linux/xattr.h>
 #include <linux/sched/mm.h>
 #include <linux/crc32c.h>
@@ -50,6 +54,10 @@ const int FERROFS_XATTR_CREATE = XATTR_CREATE;
 const int FERROFS_XATTR_REPLACE = XATTR_REPLACE;
 const unsigned int FERROFS_S_IFCHR = S_IFCHR;
 const unsigned int FERROFS_WHITEOUT_MODE = WHITEOUT_MODE;
+const unsigned short FERROFS_IOMAP_DELALLOC = IOMAP_DELALLOC;
+const int FERROFS_IOCB_NOWAIT = IOCB_NOWAIT;
+const int FERROFS_IOCB_DIRECT = IOCB_DIRECT;
+const unsigned int FERROFS_VM_FAULT_LOCKED = VM_FAULT_LOCKED;
 
 /* The VFS inode attributes ferrofs stores in its INODE_ITEM, read and written in one call. */
 struct ferrofs_inode_attrs {
@@ -129,5 +137,34 @@ u64 ferrofs_shim_encode_dev(dev_t dev);
 void ferrofs_shim_set_rdonly(struct super_block *sb);
 bool ferrofs_shim_sb_rdonly(struct super_block *sb);
 void ferrofs_shim_set_xattr_handlers(struct super_block *sb, const struct xattr_handler *const *h);
+
+/* File data: writes, mmap, writeback. */
+loff_t ferrofs_shim_kiocb_pos(const struct kiocb *iocb);
+int ferrofs_shim_kiocb_flags(const struct kiocb *iocb);
+struct inode *ferrofs_shim_kiocb_inode(const struct kiocb *iocb);
+ssize_t ferrofs_shim_generic_write_sync(struct kiocb *iocb, ssize_t count);
+bool ferrofs_shim_inode_trylock(struct inode *inode);
+int ferrofs_shim_kiocb_modified(struct kiocb *iocb);
+int ferrofs_shim_file_mmap(struct file *file, struct vm_area_struct *vma, const struct vm_operations_struct *ops);
+struct inode *ferrofs_shim_vmf_inode(struct vm_fault *vmf);
+vm_fault_t ferrofs_shim_page_mkwrite(struct vm_fault *vmf, const struct iomap_ops *ops);
+void ferrofs_shim_set_large_folios(struct inode *inode);
+void ferrofs_shim_mapping_set_error(struct inode *inode, int err);
+void ferrofs_shim_inode_add_bytes(struct inode *inode, u64 bytes);
+void ferrofs_shim_inode_sub_bytes(struct inode *inode, u64 bytes);
+void ferrofs_shim_set_iomap_private(struct iomap *iomap, u64 private, u64 cookie);
+u64 ferrofs_shim_iomap_private(const struct iomap *iomap);
+void *ferrofs_shim_ioend_queue_alloc(struct workqueue_struct *wq, void (*fn)(struct work_struct *), void *data);
+void ferrofs_shim_ioend_queue_free(void *q);
+void *ferrofs_shim_ioend_queue_of_work(struct work_struct *w, void **data);
+struct iomap_ioend *ferrofs_shim_ioend_queue_pop(void *q, bool *release);
+void ferrofs_shim_ioend_release(struct iomap_ioend *ioend, int error);
+void ferrofs_shim_ioend_hook(struct iomap_ioend *ioend, void *q);
+struct inode *ferrofs_shim_ioend_inode(struct iomap_ioend *ioend);
+struct inode *ferrofs_shim_ioend_info(struct iomap_ioend *ioend, loff_t *offset, u64 *bytes, int *error);
+loff_t ferrofs_shim_seek(struct file *file, loff_t offset, int whence, const struct iomap_ops *ops);
+int ferrofs_shim_migrate_folio(struct address_space *mapping, struct folio *dst, struct folio *src,
+			       enum migrate_mode mode);
+int ferrofs_shim_file_write_and_wait(struct file *file, loff_t start, loff_t end);
 
 #endif

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Out-of-line wrappers for the static inline functions and macros ferrofs calls from Rust.
- * Each is a one-liner; keep it that way: logic belongs in Rust.
+ * Each is a one-liner; keep it that way: logic belongs in Rust. The one exception is the writeback
+ * ioend queue below: bio completion runs in interrupt context, where the 6.12 Rust locks cannot be
+ * used, so the hand-off to the workqueue (an irq-safe spinlock and a list) is C.
  */
 #include "ferrofs_sys.h"
 
@@ -365,4 +367,252 @@ void ferrofs_shim_bh_zero_uptodate(struct buffer_head *bh)
 void ferrofs_shim_flush_wq(struct workqueue_struct *wq)
 {
 	flush_workqueue(wq);
+}
+
+/* ---- File data: writes, mmap, writeback ---- */
+
+loff_t ferrofs_shim_kiocb_pos(const struct kiocb *iocb)
+{
+	return iocb->ki_pos;
+}
+
+int ferrofs_shim_kiocb_flags(const struct kiocb *iocb)
+{
+	return iocb->ki_flags;
+}
+
+struct inode *ferrofs_shim_kiocb_inode(const struct kiocb *iocb)
+{
+	return file_inode(iocb->ki_filp);
+}
+
+/* O_DSYNC/O_SYNC (file or iocb): syncs what was written; returns count or the sync's error. */
+ssize_t ferrofs_shim_generic_write_sync(struct kiocb *iocb, ssize_t count)
+{
+	return generic_write_sync(iocb, count);
+}
+
+bool ferrofs_shim_inode_trylock(struct inode *inode)
+{
+	return inode_trylock(inode);
+}
+
+/* file_remove_privs + the mtime/ctime update of a write (IOCB_NOWAIT aware). */
+int ferrofs_shim_kiocb_modified(struct kiocb *iocb)
+{
+	return kiocb_modified(iocb);
+}
+
+/* mmap: the page cache's fault handlers with our page_mkwrite. */
+int ferrofs_shim_file_mmap(struct file *file, struct vm_area_struct *vma, const struct vm_operations_struct *ops)
+{
+	file_accessed(file);
+	vma->vm_ops = ops;
+	return 0;
+}
+
+struct inode *ferrofs_shim_vmf_inode(struct vm_fault *vmf)
+{
+	return file_inode(vmf->vma->vm_file);
+}
+
+/* Freeze protection and the time update around iomap_page_mkwrite(). */
+vm_fault_t ferrofs_shim_page_mkwrite(struct vm_fault *vmf, const struct iomap_ops *ops)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	vm_fault_t ret;
+
+	sb_start_pagefault(inode->i_sb);
+	file_update_time(vmf->vma->vm_file);
+	ret = iomap_page_mkwrite(vmf, ops);
+	sb_end_pagefault(inode->i_sb);
+	return ret;
+}
+
+void ferrofs_shim_set_large_folios(struct inode *inode)
+{
+	mapping_set_large_folios(inode->i_mapping);
+}
+
+void ferrofs_shim_mapping_set_error(struct inode *inode, int err)
+{
+	mapping_set_error(inode->i_mapping, err);
+}
+
+void ferrofs_shim_inode_add_bytes(struct inode *inode, u64 bytes)
+{
+	inode_add_bytes(inode, bytes);
+}
+
+void ferrofs_shim_inode_sub_bytes(struct inode *inode, u64 bytes)
+{
+	inode_sub_bytes(inode, bytes);
+}
+
+void ferrofs_shim_set_iomap_private(struct iomap *iomap, u64 private, u64 cookie)
+{
+	iomap->private = (void *)(uintptr_t)private;
+	iomap->validity_cookie = cookie;
+}
+
+u64 ferrofs_shim_iomap_private(const struct iomap *iomap)
+{
+	return (u64)(uintptr_t)iomap->private;
+}
+
+/*
+ * Completed writeback ioends are queued here from bio completion (any context, so under an
+ * irq-safe spinlock) and handed to the filesystem on its workqueue, in completion order.
+ */
+struct ferrofs_ioend_queue {
+	spinlock_t lock;
+	struct list_head list;
+	struct work_struct work;
+	struct workqueue_struct *wq;
+	void *data;
+};
+
+static void ferrofs_ioend_end_bio(struct bio *bio)
+{
+	struct iomap_ioend *ioend = iomap_ioend_from_bio(bio);
+	struct ferrofs_ioend_queue *q = bio->bi_private;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	list_add_tail(&ioend->io_list, &q->list);
+	spin_unlock_irqrestore(&q->lock, flags);
+	queue_work(q->wq, &q->work);
+}
+
+void *ferrofs_shim_ioend_queue_alloc(struct workqueue_struct *wq, void (*fn)(struct work_struct *), void *data)
+{
+	struct ferrofs_ioend_queue *q = kzalloc(sizeof(*q), GFP_KERNEL);
+
+	if (!q)
+		return NULL;
+	spin_lock_init(&q->lock);
+	INIT_LIST_HEAD(&q->list);
+	INIT_WORK(&q->work, fn);
+	q->wq = wq;
+	q->data = data;
+	return q;
+}
+
+/* Called after the workqueue was flushed, so the work is idle and the list empty. */
+void ferrofs_shim_ioend_queue_free(void *q)
+{
+	kfree(q);
+}
+
+/* The queue of a running work item, and the data given at allocation. */
+void *ferrofs_shim_ioend_queue_of_work(struct work_struct *w, void **data)
+{
+	struct ferrofs_ioend_queue *q = container_of(w, struct ferrofs_ioend_queue, work);
+
+	*data = q->data;
+	return q;
+}
+
+
+/* Never called: marks a queued ioend whose folios are to be ended (released), not accounted. */
+static void ferrofs_ioend_released(struct bio *bio)
+{
+	WARN_ON_ONCE(1);
+}
+
+/* The oldest queued ioend, or NULL; *release says it was queued by ferrofs_shim_ioend_release(). */
+struct iomap_ioend *ferrofs_shim_ioend_queue_pop(void *qp, bool *release)
+{
+	struct ferrofs_ioend_queue *q = qp;
+	struct iomap_ioend *ioend = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (!list_empty(&q->list)) {
+		ioend = list_first_entry(&q->list, struct iomap_ioend, io_list);
+		list_del_init(&ioend->io_list);
+		*release = ioend->io_bio.bi_end_io == ferrofs_ioend_released;
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	return ioend;
+}
+
+/* prepare_ioend: completion goes through the queue instead of ending the folios' writeback. */
+void ferrofs_shim_ioend_hook(struct iomap_ioend *ioend, void *q)
+{
+	ioend->io_bio.bi_private = q;
+	ioend->io_bio.bi_end_io = ferrofs_ioend_end_bio;
+}
+
+/*
+ * Queues a completed ioend again, to have its folios' writeback ended (with error, 0 or a negative
+ * errno) by the queue's work after whatever it is running now: so the inode stays valid for the
+ * whole of a completion callback, whatever that callback releases.
+ */
+void ferrofs_shim_ioend_release(struct iomap_ioend *ioend, int error)
+{
+	struct ferrofs_ioend_queue *q = ioend->io_bio.bi_private;
+	unsigned long flags;
+
+	if (error)
+		ioend->io_bio.bi_status = errno_to_blk_status(error);
+	ioend->io_bio.bi_end_io = ferrofs_ioend_released;
+	spin_lock_irqsave(&q->lock, flags);
+	list_add_tail(&ioend->io_list, &q->list);
+	spin_unlock_irqrestore(&q->lock, flags);
+	queue_work(q->wq, &q->work);
+}
+
+struct inode *ferrofs_shim_ioend_inode(struct iomap_ioend *ioend)
+{
+	return ioend->io_inode;
+}
+
+/* A completed ioend: its file range (whole blocks, as submitted) and its I/O status. */
+struct inode *ferrofs_shim_ioend_info(struct iomap_ioend *ioend, loff_t *offset, u64 *bytes, int *error)
+{
+	struct folio_iter fi;
+	u64 n = 0;
+
+	bio_for_each_folio_all(fi, &ioend->io_bio)
+		n += fi.length;
+	*offset = ioend->io_offset;
+	*bytes = n;
+	*error = blk_status_to_errno(ioend->io_bio.bi_status);
+	return ioend->io_inode;
+}
+
+loff_t ferrofs_shim_seek(struct file *file, loff_t offset, int whence, const struct iomap_ops *ops)
+{
+	struct inode *inode = file_inode(file);
+
+	switch (whence) {
+	case SEEK_HOLE:
+		offset = iomap_seek_hole(inode, offset, ops);
+		break;
+	case SEEK_DATA:
+		offset = iomap_seek_data(inode, offset, ops);
+		break;
+	default:
+		return generic_file_llseek(file, offset, whence);
+	}
+	if (offset < 0)
+		return offset;
+	return vfs_setpos(file, offset, inode->i_sb->s_maxbytes);
+}
+
+int ferrofs_shim_file_write_and_wait(struct file *file, loff_t start, loff_t end)
+{
+	return file_write_and_wait_range(file, start, end);
+}
+
+/* filemap_migrate_folio is NULL without CONFIG_MIGRATION; then nothing migrates and this never runs. */
+int ferrofs_shim_migrate_folio(struct address_space *mapping, struct folio *dst, struct folio *src,
+			       enum migrate_mode mode)
+{
+#ifdef CONFIG_MIGRATION
+	return filemap_migrate_folio(mapping, dst, src, mode);
+#else
+	return -EINVAL;
+#endif
 }

@@ -4,7 +4,8 @@
 
 use super::dentry::Dentry;
 use super::inode::{self, iget, Idmap, Inode, InodeParams, SetAttr, TmpFile};
-use super::iomap::{Bio, IoPath, IomapFlags, Mapping};
+use super::file::{FsyncFile, IovIter, Kiocb};
+use super::iomap::{Bio, IoPath, Ioend, IomapFlags, Mapping};
 use super::ops::Tables;
 use super::sb::{NewSuperBlock, SbState, SuperBlock};
 use super::to_c;
@@ -81,6 +82,35 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     ) -> Result<(Mapping, Option<Mapping>)>;
     /// Filesystem statistics.
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs>;
+    /// The filesystem's state of one writeback pass, beside iomap's (see [`Self::writeback_map`]).
+    type WritebackState: Default;
+
+    /// Optional: `write_iter` of a regular file.
+    fn write_iter(_iocb: &Kiocb<'_, Self>, _from: &mut IovIter) -> Result<usize> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional (required with `write_iter`): writeback of the dirty range at `pos` (`len` bytes,
+    /// within one folio; the folio is locked and under writeback). Returns the mapping to write
+    /// to, starting at `pos`; iomap submits the bios and hands them, completed, to
+    /// [`Self::writeback_done`].
+    fn writeback_map(_inode: &Inode<Self>, _st: &mut Self::WritebackState, _pos: u64, _len: u64) -> Result<Mapping> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional (required with `write_iter`): a writeback ioend completed; runs on the per-mount
+    /// workqueue, in completion order. Its folios stay under writeback until it is finished or
+    /// dropped.
+    fn writeback_done(_inode: &Inode<Self>, _ioend: Ioend<Self>) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: whether a buffered write's mapping (from [`Self::iomap_begin`]) is still valid now
+    /// that the folio is locked (`iomap_valid`); `false` makes iomap map again.
+    fn iomap_valid(_inode: &Inode<Self>, _map: &Mapping) -> bool {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: called once an inode read by [`Self::read_inode`] is set up, before anyone sees it.
+    fn inode_loaded(_inode: &Inode<Self>) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
 
     /// Optional: called once the superblock is mounted (root dentry set), and again after a
     /// remount read-write.
@@ -96,8 +126,9 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn sync_fs(_sb: &SuperBlock<Self>, _wait: bool) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
-    /// Optional: `fsync`/`fdatasync` of a file or directory: make its changes durable.
-    fn fsync(_inode: &Inode<Self>, _datasync: bool) -> Result {
+    /// Optional: `fsync`/`fdatasync` of a file or directory (bytes `start..=end`): make its changes
+    /// durable.
+    fn fsync(_file: &FsyncFile<'_, Self>, _start: u64, _end: u64, _datasync: bool) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
     /// Optional: `FIFREEZE` after the VFS blocked writers and synced.

@@ -334,10 +334,26 @@ impl<T: FileSystem> Inode<T> {
     pub(crate) fn to_aref(&self) -> ARef<Self> {
         ARef::from(self)
     }
+
+    /// The filesystem's per-inode state.
+    pub(crate) fn data(&self) -> &T::InodeData {
+        let fi = container::<T>(self.as_ptr());
+        // SAFETY: every initialised inode of ours lives in an `FsInode<T>` whose `data` was
+        // initialised in place by `alloc_inode` and is dropped only by `free_inode`, after the last
+        // reference is gone; it is never moved (pinned in the slab object).
+        unsafe { &*core::ptr::addr_of!((*fi).data).cast::<T::InodeData>() }
+    }
 }
 
 /// The inode lock held; see [`Inode::lock`].
 pub(crate) struct InodeLock<'a, T: FileSystem>(&'a Inode<T>);
+
+impl<'a, T: FileSystem> InodeLock<'a, T> {
+    /// The guard of a lock the caller just took.
+    pub(super) fn taken(inode: &'a Inode<T>) -> Self {
+        Self(inode)
+    }
+}
 
 impl<T: FileSystem> Drop for InodeLock<'_, T> {
     fn drop(&mut self) {
@@ -365,6 +381,9 @@ pub(crate) fn iget<T: FileSystem>(sb: &SuperBlock<T>, ino: u64) -> Result<ARef<I
             unsafe {
                 sys::set_nlink(inode, p.attrs.nlink);
                 set_up::<T>(inode, p);
+                if T::HAS_INODE_LOADED {
+                    T::inode_loaded(Inode::from_raw(inode));
+                }
                 sys::unlock_new_inode(inode);
                 Ok(ARef::from_raw(nn.cast()))
             }
@@ -398,6 +417,9 @@ unsafe fn set_up<T: FileSystem>(inode: *mut sys::inode, p: InodeParams) {
                 i.i_op = &Tables::<T>::REG_INODE_OPS;
                 i.__bindgen_anon_3.i_fop = &Tables::<T>::REG_FILE_OPS;
                 (*i.i_mapping).a_ops = &Tables::<T>::AOPS;
+                if T::HAS_WRITE_ITER {
+                    sys::ferrofs_shim_set_large_folios(inode);
+                }
             }
             InodeKind::Symlink(mut target) => {
                 // A push failure leaves the target unterminated: fall back to an empty link.

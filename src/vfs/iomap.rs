@@ -78,6 +78,8 @@ pub(crate) enum MapKind {
     Mapped(u64),
     /// Allocated but never written (preallocated): reads as zeros.
     Unwritten(u64),
+    /// Written to the page cache, blocks not allocated yet (only reported: FIEMAP, SEEK_DATA).
+    Delalloc,
 }
 
 /// One mapping, handed to iomap by [`FileSystem::iomap_begin`] and back by `iomap_end`.
@@ -92,12 +94,17 @@ pub(crate) struct Mapping {
     /// `IOMAP_F_SHARED`: the blocks are shared; a write must copy (the source mapping says from
     /// where).
     pub(crate) shared: bool,
+    /// The filesystem's own word about the mapping, handed back to `iomap_end` (`iomap->private`).
+    pub(crate) private: u64,
+    /// Checked by [`FileSystem::iomap_valid`] before a buffered write uses the mapping
+    /// (`iomap->validity_cookie`).
+    pub(crate) cookie: u64,
 }
 
 impl Mapping {
     /// A plain mapping (not new, not shared).
     pub(crate) fn new(kind: MapKind, offset: u64, length: u64) -> Self {
-        Self { kind, offset, length, new: false, shared: false }
+        Self { kind, offset, length, new: false, shared: false, private: 0, cookie: 0 }
     }
 
     fn to_c(self, iomap: *mut sys::iomap, bdev: *mut sys::block_device) {
@@ -105,6 +112,7 @@ impl Mapping {
             MapKind::Hole => (sys::FERROFS_IOMAP_HOLE, u64::MAX /* IOMAP_NULL_ADDR */),
             MapKind::Mapped(a) => (sys::FERROFS_IOMAP_MAPPED, a),
             MapKind::Unwritten(a) => (sys::FERROFS_IOMAP_UNWRITTEN, a),
+            MapKind::Delalloc => (sys::FERROFS_IOMAP_DELALLOC, u64::MAX),
         };
         let flags = if self.new { sys::FERROFS_IOMAP_F_NEW } else { 0 } | if self.shared { sys::FERROFS_IOMAP_F_SHARED } else { 0 };
         // SAFETY: callers pass the `iomap` iomap gave them to fill; the device outlives the mount.
@@ -115,6 +123,7 @@ impl Mapping {
             (*iomap).length = self.length;
             (*iomap).flags = flags;
             (*iomap).bdev = bdev;
+            sys::ferrofs_shim_set_iomap_private(iomap, self.private, self.cookie);
         }
     }
 
@@ -124,6 +133,7 @@ impl Mapping {
         let kind = match m.type_ {
             t if t == sys::FERROFS_IOMAP_MAPPED => MapKind::Mapped(m.addr),
             t if t == sys::FERROFS_IOMAP_UNWRITTEN => MapKind::Unwritten(m.addr),
+            t if t == sys::FERROFS_IOMAP_DELALLOC => MapKind::Delalloc,
             _ => MapKind::Hole,
         };
         Self {
@@ -132,6 +142,9 @@ impl Mapping {
             length: m.length,
             new: m.flags & sys::FERROFS_IOMAP_F_NEW != 0,
             shared: m.flags & sys::FERROFS_IOMAP_F_SHARED != 0,
+            // SAFETY: as above.
+            private: unsafe { sys::ferrofs_shim_iomap_private(iomap) },
+            cookie: m.validity_cookie,
         }
     }
 }
@@ -162,8 +175,6 @@ impl<T: FileSystem> IomapTables<T> {
         iomap_begin: Some(iomap_begin::<T, 0>),
         iomap_end: if T::HAS_IOMAP_END { Some(iomap_end::<T, 0>) } else { None },
     };
-    // The data path (buffered writes, direct I/O) passes these to iomap.
-    #[allow(dead_code)]
     pub(crate) const BUFFERED_WRITE: sys::iomap_ops = sys::iomap_ops {
         iomap_begin: Some(iomap_begin::<T, 1>),
         iomap_end: if T::HAS_IOMAP_END { Some(iomap_end::<T, 1>) } else { None },
@@ -172,6 +183,18 @@ impl<T: FileSystem> IomapTables<T> {
     pub(crate) const DIRECT: sys::iomap_ops = sys::iomap_ops {
         iomap_begin: Some(iomap_begin::<T, 2>),
         iomap_end: if T::HAS_IOMAP_END { Some(iomap_end::<T, 2>) } else { None },
+    };
+    /// Checks a buffered write's mapping once the folio is locked (see [`FileSystem::iomap_valid`]).
+    pub(crate) const FOLIO_OPS: sys::iomap_folio_ops = sys::iomap_folio_ops {
+        get_folio: None,
+        put_folio: None,
+        iomap_valid: Some(iomap_valid::<T>),
+    };
+    /// Writeback (`iomap_writepages`).
+    pub(crate) const WRITEBACK: sys::iomap_writeback_ops = sys::iomap_writeback_ops {
+        map_blocks: Some(wb_map_blocks::<T>),
+        prepare_ioend: Some(wb_prepare_ioend::<T>),
+        discard_folio: None,
     };
     #[allow(dead_code)]
     pub(crate) const DIO_OPS: sys::iomap_dio_ops = sys::iomap_dio_ops {
@@ -233,6 +256,10 @@ unsafe extern "C" fn iomap_begin<T: FileSystem, const P: u8>(
             // SAFETY: the superblock of a mounted inode has its device.
             let bdev = unsafe { (*inode.sb().as_ptr()).s_bdev };
             m.to_c(iomap, bdev);
+            if path == IoPath::BufferedWrite && T::HAS_IOMAP_VALID {
+                // SAFETY: `iomap` is ours to fill; the table is static.
+                unsafe { (*iomap).folio_ops = &IomapTables::<T>::FOLIO_OPS };
+            }
             if let Some(s) = src {
                 s.to_c(srcmap, bdev);
             }
@@ -277,6 +304,180 @@ unsafe extern "C" fn dio_submit_io<T: FileSystem>(iter: *const sys::iomap_iter, 
         let dio = (*iter).private.cast::<T::DioData>().as_mut();
         let Some(bio) = NonNull::new(bio) else { return };
         T::dio_submit_io(inode, Bio(bio), file_offset.max(0) as u64, dio);
+    }
+}
+
+/// The `iomap_folio_ops.iomap_valid` callback.
+///
+/// # Safety
+///
+/// Only iomap calls this, for a mapping our `iomap_begin` filled on the buffered write path, with
+/// that inode, while the write holds the inode lock.
+unsafe extern "C" fn iomap_valid<T: FileSystem>(inode: *mut sys::inode, iomap: *const sys::iomap) -> bool {
+    // SAFETY: see the function's safety section.
+    let inode = unsafe { Inode::<T>::from_raw(inode) };
+    T::iomap_valid(inode, &Mapping::from_c(iomap))
+}
+
+/// The filesystem's state of one writeback pass (`iomap_writepages` call), beside iomap's context.
+///
+/// # Invariants
+///
+/// `wpc` is the first field, so iomap's `iomap_writepage_ctx` pointer is a pointer to this.
+#[repr(C)]
+pub(crate) struct WritebackCtx<T: FileSystem> {
+    wpc: sys::iomap_writepage_ctx,
+    state: T::WritebackState,
+}
+
+/// The `iomap_writeback_ops.map_blocks` callback.
+///
+/// # Safety
+///
+/// Only iomap calls this from [`writepages`], with the context that function built and an inode of
+/// ours whose folio at `offset` is locked and under writeback.
+unsafe extern "C" fn wb_map_blocks<T: FileSystem>(
+    wpc: *mut sys::iomap_writepage_ctx,
+    inode: *mut sys::inode,
+    offset: sys::loff_t,
+    len: c_uint,
+) -> core::ffi::c_int {
+    if offset < 0 || len == 0 {
+        return code::EINVAL.to_errno();
+    }
+    // SAFETY: see the function's safety section; the context is a `WritebackCtx<T>` (invariant).
+    let (ctx, inode) = unsafe { (&mut *wpc.cast::<WritebackCtx<T>>(), Inode::<T>::from_raw(inode)) };
+    // A mapping from an earlier call that still covers the range is reused.
+    let cur = Mapping::from_c(&ctx.wpc.iomap);
+    let off = offset as u64;
+    if ctx.wpc.iomap.length > 0 && cur.kind != MapKind::Hole && off >= cur.offset && off - cur.offset < cur.length {
+        return 0;
+    }
+    match T::writeback_map(inode, &mut ctx.state, off, len as u64) {
+        Ok(m) => {
+            // SAFETY: the superblock of a mounted inode has its device.
+            let bdev = unsafe { (*inode.sb().as_ptr()).s_bdev };
+            m.to_c(&mut ctx.wpc.iomap, bdev);
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `iomap_writeback_ops.prepare_ioend` callback: completion goes to the filesystem's
+/// workqueue ([`FileSystem::writeback_done`]) instead of ending the folios' writeback at once.
+///
+/// # Safety
+///
+/// Only iomap calls this, with an ioend built for an inode of ours, before submitting it.
+unsafe extern "C" fn wb_prepare_ioend<T: FileSystem>(ioend: *mut sys::iomap_ioend, status: core::ffi::c_int) -> core::ffi::c_int {
+    // SAFETY: see the function's safety section; the ioend's inode is ours and mounted.
+    unsafe {
+        let inode = Inode::<T>::from_raw(sys::ferrofs_shim_ioend_inode(ioend));
+        sys::ferrofs_shim_ioend_hook(ioend, inode.sb().state().ioends.0.as_ptr());
+    }
+    status
+}
+
+/// Writes back dirty folios of `inode` through [`FileSystem::writeback_map`] (`iomap_writepages`).
+///
+/// # Safety
+///
+/// `mapping` and `wbc` are the arguments of a `writepages` call on an inode of ours.
+pub(crate) unsafe fn writepages<T: FileSystem>(mapping: *mut sys::address_space, wbc: *mut sys::writeback_control) -> core::ffi::c_int {
+    // SAFETY: an all-zero iomap_writepage_ctx is the documented initial state.
+    let mut ctx = WritebackCtx::<T> { wpc: unsafe { core::mem::zeroed() }, state: Default::default() };
+    // SAFETY: valid arguments (caller); the context lives across the call.
+    unsafe { sys::iomap_writepages(mapping, wbc, &mut ctx.wpc, &IomapTables::<T>::WRITEBACK) }
+}
+
+/// A completed writeback ioend whose folios are still under writeback: they stay so (and the
+/// inode with them, since eviction waits for writeback) until the ioend is released.
+///
+/// Releasing (or dropping) it does not end the writeback at once: the ioend goes back on the
+/// completion queue, whose work ends it after the callback it is running. So the inode a
+/// [`FileSystem::writeback_done`] call was given stays valid for the whole call.
+///
+/// # Invariants
+///
+/// `0` is an ioend of an inode of ours, hooked by `wb_prepare_ioend`, whose bio completed and that
+/// nobody else finishes or queues.
+pub(crate) struct Ioend<T: FileSystem>(NonNull<sys::iomap_ioend>, PhantomData<T>);
+
+// SAFETY: an ioend may be released from any task context.
+unsafe impl<T: FileSystem> Send for Ioend<T> {}
+// SAFETY: shared access only reads immutable fields.
+unsafe impl<T: FileSystem> Sync for Ioend<T> {}
+
+/// What a completed ioend wrote.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IoendInfo {
+    /// File offset.
+    pub(crate) offset: u64,
+    /// Bytes submitted (whole blocks).
+    pub(crate) len: u64,
+    /// 0 or the negative errno of the I/O.
+    pub(crate) error: i32,
+}
+
+impl<T: FileSystem> Ioend<T> {
+    /// Range and status.
+    pub(crate) fn info(&self) -> IoendInfo {
+        let (mut off, mut len, mut err) = (0, 0, 0);
+        // SAFETY: a completed ioend (type invariant): its bio's vectors and status are final.
+        unsafe { sys::ferrofs_shim_ioend_info(self.0.as_ptr(), &mut off, &mut len, &mut err) };
+        IoendInfo { offset: off.max(0) as u64, len, error: err }
+    }
+
+    /// Has the folios' writeback ended, recording `error` (0 or a negative errno) on them and on
+    /// the mapping; see the type's documentation for when.
+    pub(crate) fn release(self, error: i32) {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: a completed, hooked ioend queued exactly once more (type invariant; `self` is
+        // consumed).
+        unsafe { sys::ferrofs_shim_ioend_release(p, error) };
+    }
+}
+
+impl<T: FileSystem> Drop for Ioend<T> {
+    fn drop(&mut self) {
+        // SAFETY: as in `release`, with the ioend's own status.
+        unsafe { sys::ferrofs_shim_ioend_release(self.0.as_ptr(), 0) };
+    }
+}
+
+/// The ioend queue's work: hands every completed ioend to [`FileSystem::writeback_done`] and ends
+/// the writeback of released ones.
+///
+/// # Safety
+///
+/// Only the per-mount workqueue calls this, for the work of the queue owned by a live
+/// `SbState<T>` (the queue's data is its superblock), flushed before the state goes away.
+pub(crate) unsafe extern "C" fn ioend_work_fn<T: FileSystem>(work: *mut sys::work_struct) {
+    let mut data = core::ptr::null_mut();
+    // SAFETY: see the function's safety section.
+    let q = unsafe { sys::ferrofs_shim_ioend_queue_of_work(work, &mut data) };
+    let _ = data;
+    loop {
+        let mut release = false;
+        // SAFETY: a live queue (see above).
+        let Some(p) = NonNull::new(unsafe { sys::ferrofs_shim_ioend_queue_pop(q, &mut release) }) else { break };
+        if release {
+            // SAFETY: a released ioend, popped once: its folios' writeback ends now, with the
+            // status recorded in its bio.
+            unsafe {
+                let (mut off, mut len, mut err) = (0, 0, 0);
+                sys::ferrofs_shim_ioend_info(p.as_ptr(), &mut off, &mut len, &mut err);
+                sys::iomap_finish_ioends(p.as_ptr(), err);
+            }
+            continue;
+        }
+        // SAFETY: an unfinished ioend pins its inode (eviction waits for writeback); it is
+        // finished only by this work, after the callback returns (see `Ioend`), so the inode is
+        // valid for the whole call.
+        let inode = unsafe { Inode::<T>::from_raw(sys::ferrofs_shim_ioend_inode(p.as_ptr())) };
+        T::writeback_done(inode, Ioend(p, PhantomData));
     }
 }
 

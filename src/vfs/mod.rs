@@ -8,6 +8,7 @@
 
 pub(crate) mod buffer;
 pub(crate) mod dentry;
+pub(crate) mod file;
 pub(crate) mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod iomap;

@@ -6,6 +6,7 @@
 //! guarantees for the duration of the call) and the `Result` back into the C convention.
 
 use super::dentry::Dentry;
+use super::file::{FsyncFile, IovIter, Kiocb};
 use super::fs_type::{DirEmitter, FileSystem, StatFs};
 use super::iomap::{check_read, IomapTables};
 use super::inode::{alloc_inode, free_inode, iget, Idmap, Inode, SetAttr, TmpFile};
@@ -82,11 +83,19 @@ impl<T: FileSystem> Tables<T> {
         ..zeroed()
     };
     pub(crate) const REG_FILE_OPS: sys::file_operations = sys::file_operations {
-        llseek: Some(sys::generic_file_llseek),
+        llseek: Some(llseek::<T>),
         read_iter: Some(sys::generic_file_read_iter),
-        mmap: Some(sys::generic_file_readonly_mmap),
+        write_iter: if T::HAS_WRITE_ITER { Some(write_iter::<T>) } else { None },
+        mmap: if T::HAS_WRITE_ITER { Some(mmap::<T>) } else { Some(sys::generic_file_readonly_mmap) },
         splice_read: Some(sys::filemap_splice_read),
+        splice_write: if T::HAS_WRITE_ITER { Some(sys::iter_file_splice_write) } else { None },
         fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
+        ..zeroed()
+    };
+    pub(crate) const VM_OPS: sys::vm_operations_struct = sys::vm_operations_struct {
+        fault: Some(sys::filemap_fault),
+        map_pages: Some(sys::filemap_map_pages),
+        page_mkwrite: Some(page_mkwrite::<T>),
         ..zeroed()
     };
     pub(crate) const SYMLINK_INODE_OPS: sys::inode_operations = sys::inode_operations {
@@ -100,10 +109,21 @@ impl<T: FileSystem> Tables<T> {
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         ..zeroed()
     };
-    pub(crate) const AOPS: sys::address_space_operations = sys::address_space_operations {
-        read_folio: Some(read_folio::<T>),
-        readahead: Some(readahead::<T>),
-        ..zeroed()
+    pub(crate) const AOPS: sys::address_space_operations = if T::HAS_WRITE_ITER {
+        sys::address_space_operations {
+            read_folio: Some(read_folio::<T>),
+            readahead: Some(readahead::<T>),
+            writepages: Some(writepages::<T>),
+            dirty_folio: Some(sys::iomap_dirty_folio),
+            release_folio: Some(sys::iomap_release_folio),
+            invalidate_folio: Some(sys::iomap_invalidate_folio),
+            migrate_folio: Some(sys::ferrofs_shim_migrate_folio),
+            is_partially_uptodate: Some(sys::iomap_is_partially_uptodate),
+            error_remove_folio: Some(sys::generic_error_remove_folio),
+            ..zeroed()
+        }
+    } else {
+        sys::address_space_operations { read_folio: Some(read_folio::<T>), readahead: Some(readahead::<T>), ..zeroed() }
     };
     const XATTR_USER: XattrHandler = XattrHandler(sys::xattr_handler {
         prefix: c"user.".as_ptr(),
@@ -186,13 +206,72 @@ unsafe extern "C" fn sync_fs<T: FileSystem>(sb: *mut sys::super_block, wait: c_i
 /// Only the VFS calls this, with an open file of ours, valid for the duration of the call.
 unsafe extern "C" fn fsync<T: FileSystem>(
     file: *mut sys::file,
-    _start: sys::loff_t,
-    _end: sys::loff_t,
+    start: sys::loff_t,
+    end: sys::loff_t,
     datasync: c_int,
 ) -> c_int {
-    // SAFETY: an open file of ours; its inode is initialised and pinned by the open file.
-    let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
-    to_c(T::fsync(inode, datasync != 0))
+    // An open file of ours for the duration of the call (the wrapper's invariant).
+    let f = FsyncFile::<T>(file, PhantomData);
+    to_c(T::fsync(&f, start.max(0) as u64, end.max(0) as u64, datasync != 0))
+}
+
+/// The `file_operations.write_iter` callback of regular files.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a write request on an open regular file of ours, valid for the
+/// duration of the call.
+unsafe extern "C" fn write_iter<T: FileSystem>(iocb: *mut sys::kiocb, from: *mut sys::iov_iter) -> isize {
+    let k = Kiocb::<T>(iocb, PhantomData);
+    let mut it = IovIter(from);
+    match T::write_iter(&k, &mut it) {
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// The `file_operations.llseek` callback of regular files: `SEEK_HOLE`/`SEEK_DATA` through
+/// iomap, the rest as every filesystem does.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an open regular file of ours.
+unsafe extern "C" fn llseek<T: FileSystem>(file: *mut sys::file, offset: sys::loff_t, whence: c_int) -> sys::loff_t {
+    // SAFETY: an open regular file of ours; the iomap table is static.
+    unsafe { sys::ferrofs_shim_seek(file, offset, whence, &IomapTables::<T>::READ) }
+}
+
+/// The `file_operations.mmap` callback of regular files: page cache faults, and our
+/// `page_mkwrite` for writes.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an open regular file of ours and the new mapping.
+unsafe extern "C" fn mmap<T: FileSystem>(file: *mut sys::file, vma: *mut sys::vm_area_struct) -> c_int {
+    // SAFETY: valid file and vma from the VFS; the table is static.
+    unsafe { sys::ferrofs_shim_file_mmap(file, vma, &Tables::<T>::VM_OPS) }
+}
+
+/// The `vm_operations_struct.page_mkwrite` callback: a write fault on a mapped folio of ours.
+///
+/// # Safety
+///
+/// Only the memory manager calls this, for a mapping set up by [`mmap`].
+unsafe extern "C" fn page_mkwrite<T: FileSystem>(vmf: *mut sys::vm_fault) -> sys::vm_fault_t {
+    // SAFETY: a write fault on one of our mappings; the table is static. The shim holds off a
+    // freeze and updates the times around iomap_page_mkwrite, which maps (and reserves) the
+    // folio's range through our buffered-write iomap_begin.
+    unsafe { sys::ferrofs_shim_page_mkwrite(vmf, &IomapTables::<T>::BUFFERED_WRITE) }
+}
+
+/// The `address_space_operations.writepages` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, for the mapping of a regular file of ours.
+unsafe extern "C" fn writepages<T: FileSystem>(mapping: *mut sys::address_space, wbc: *mut sys::writeback_control) -> c_int {
+    // SAFETY: see the function's safety section.
+    unsafe { super::iomap::writepages::<T>(mapping, wbc) }
 }
 
 /// The `super_operations.freeze_fs` callback.

@@ -130,6 +130,28 @@ impl Drop for WorkQueue {
     }
 }
 
+/// The queue through which completed writeback ioends reach the workqueue (see the shim), freed
+/// on drop.
+///
+/// # Invariants
+///
+/// `0` is a queue allocated by the shim; it is freed only after the workqueue it feeds was
+/// flushed (the owner, [`SbState`], drops the workqueue after it).
+pub(crate) struct IoendQueue(pub(crate) NonNull<core::ffi::c_void>);
+
+// SAFETY: the queue has its own irq-safe lock.
+unsafe impl Send for IoendQueue {}
+// SAFETY: as above.
+unsafe impl Sync for IoendQueue {}
+
+impl Drop for IoendQueue {
+    fn drop(&mut self) {
+        // SAFETY: allocated by the shim (type invariant); the workqueue was flushed by
+        // `stop_background` before the superblock's state is dropped, so the work is idle.
+        unsafe { sys::ferrofs_shim_ioend_queue_free(self.0.as_ptr()) };
+    }
+}
+
 /// What `s_fs_info` points to: the vfs layer's per-mount state beside the filesystem's.
 ///
 /// # Invariants
@@ -139,6 +161,8 @@ impl Drop for WorkQueue {
 #[pin_data]
 pub(crate) struct SbState<T: FileSystem> {
     pub(crate) rl: Ratelimit,
+    /// Declared before `wq`: dropped first, after `stop_background` flushed the workqueue.
+    pub(crate) ioends: IoendQueue,
     pub(crate) wq: WorkQueue,
     sb: *mut sys::super_block,
     #[pin]
@@ -161,8 +185,15 @@ impl<T: FileSystem> SbState<T> {
     ) -> Result<impl PinInit<Self, Error>> {
         let rl = Ratelimit::new()?;
         let wq = WorkQueue::for_sb(sb)?;
+        // SAFETY: a valid workqueue; the work function runs only for this queue, whose data is
+        // the superblock that owns it (see `ioend_work_fn`).
+        let q = unsafe {
+            sys::ferrofs_shim_ioend_queue_alloc(wq.0.as_ptr(), Some(super::iomap::ioend_work_fn::<T>), sb.cast())
+        };
+        let ioends = IoendQueue(NonNull::new(q).ok_or(code::ENOMEM)?);
         Ok(try_pin_init!(Self {
             rl,
+            ioends,
             wq,
             sb,
             // SAFETY: the shim runs INIT_DELAYED_WORK on the slot, which is all a delayed_work needs.

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Buffered file data: `write(2)` through the page cache, the mappings iomap asks for on the
+//! buffered write path (with the delayed-allocation reservation), writeback's block allocation,
+//! `fsync` and truncate.
+//!
+//! Every write is copy-on-write: the page cache takes the new data at `write(2)` (space reserved
+//! then), writeback puts it in freshly allocated blocks under an ordered extent, and the
+//! ordered extent's finish replaces the old extents (see [`crate::ordered`]).
+
+use crate::format::{self, fileext};
+use crate::format::space::ReserveClass;
+use crate::ordered::{self, WritebackState};
+use crate::superblock::{fs_err, with_tree, FerroFs};
+use crate::transaction::{self, Cost, Txn};
+use crate::vfs::file::{eagain, FsyncFile, IovIter, Kiocb};
+use crate::vfs::inode::Inode;
+use crate::vfs::iomap::{IomapFlags, MapKind, Mapping};
+use core::sync::atomic::Ordering;
+use kernel::error::{code, Result};
+use kernel::prelude::*;
+
+const BS: u64 = format::BLOCK_SIZE_U64;
+
+/// `Mapping::private` of a buffered write's mapping whose blocks were reserved by this call.
+const RESERVED_NOW: u64 = 1;
+
+/// Items a truncate step removes at most (a file with more extents is cut in several
+/// transactions, from the end backwards).
+const TRUNCATE_BATCH: u64 = 64;
+
+/// `write_iter` of a regular file: buffered writes (direct I/O comes with its own path).
+pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Result<usize> {
+    if iocb.direct() {
+        return Err(code::EINVAL);
+    }
+    let inode = iocb.inode();
+    let written = {
+        let _lock = match iocb.nowait() {
+            true => inode.try_lock().ok_or_else(eagain)?,
+            false => inode.lock(),
+        };
+        if iocb.write_checks(from)? == 0 {
+            return Ok(0);
+        }
+        iocb.modified()?;
+        // A write past the end leaves the old last block's tail, up to the new data, as zeros.
+        let pos = iocb.pos();
+        let size = inode.size();
+        if pos > size && size % BS != 0 {
+            inode.zero_range(size, (size.next_multiple_of(BS)).min(pos) - size)?;
+        }
+        iocb.buffered_write(from)?
+    };
+    // O_DSYNC/O_SYNC after the inode lock is dropped: our fsync takes it.
+    if written > 0 {
+        return iocb.write_sync(written);
+    }
+    Ok(written)
+}
+
+/// The buffered write path's mapping at `pos` (a write, a write fault or a zeroing): the current
+/// extent or hole, limited to a run of blocks that share one reservation state, reserving the
+/// run when it was not reserved yet.
+pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags) -> Result<Mapping> {
+    let data = inode.data();
+    // Taken before the lookup: a finish that changes the map after it makes the mapping stale.
+    let cookie = data.map_seq.load(Ordering::Acquire);
+    let mut m = crate::file::map_blocks(inode, pos, len)?;
+    m.cookie = cookie;
+    if flags.zero() && matches!(m.kind, MapKind::Hole | MapKind::Unwritten(_)) {
+        // Zeroing leaves holes and preallocated ranges alone: nothing is dirtied.
+        return Ok(m);
+    }
+    let a = m.offset / BS;
+    let b = m.offset.saturating_add(m.length).div_ceil(BS).max(a + 1);
+    let r = ordered::reserve(inode, a, b)?;
+    m.length = m.length.min(r.blocks * BS);
+    if r.new {
+        m.private = RESERVED_NOW;
+    }
+    Ok(m)
+}
+
+/// After a buffered write's chunk: blocks reserved for it that a short copy left clean get their
+/// reservation back.
+pub(crate) fn write_end(inode: &Inode<FerroFs>, pos: u64, len: u64, written: u64, m: &Mapping) -> Result {
+    if m.private != RESERVED_NOW || written >= len {
+        return Ok(());
+    }
+    let first_clean = pos.saturating_add(written).div_ceil(BS);
+    let end = m.offset.saturating_add(m.length).div_ceil(BS);
+    ordered::unreserve(inode, first_clean, end)
+}
+
+/// Whether a buffered write's mapping is still current (no finish changed the map since).
+pub(crate) fn mapping_valid(inode: &Inode<FerroFs>, m: &Mapping) -> bool {
+    inode.data().map_seq.load(Ordering::Acquire) == m.cookie
+}
+
+/// Writeback's mapping for the dirty range at `pos`: new blocks (copy-on-write).
+pub(crate) fn writeback_map(inode: &Inode<FerroFs>, st: &mut WritebackState, pos: u64, len: u64) -> Result<Mapping> {
+    let (addr, n) = ordered::writeback_alloc(inode, st, pos - pos % BS, len)?;
+    Ok(Mapping::new(MapKind::Mapped(addr), pos - pos % BS, n))
+}
+
+/// `fsync`/`fdatasync`: writes back the range, waits for its ordered extents, commits. Takes the
+/// inode lock for the wait and the commit (the direct I/O path relies on that).
+pub(crate) fn fsync(file: &FsyncFile<'_, FerroFs>, start: u64, end: u64) -> Result {
+    let inode = file.inode();
+    let wb = file.write_and_wait(start, end);
+    let _lock = inode.lock();
+    ordered::wait_range(inode, start, end.saturating_add(1));
+    let c = transaction::commit(inode.sb());
+    wb.and(c)
+}
+
+/// The size change of a truncate (`setattr` with `ATTR_SIZE`; the inode lock is held). Shrinking
+/// zeroes the tail of the new last block, drops the page cache past it, waits for writes in
+/// flight there and frees the extents past it; growing leaves a hole.
+pub(crate) fn truncate(inode: &Inode<FerroFs>, size: u64) -> Result {
+    let old = inode.size();
+    let data = inode.data();
+    inode.dio_wait();
+    if size >= old {
+        if old % BS != 0 {
+            inode.zero_range(old, old.next_multiple_of(BS).min(size) - old)?;
+        }
+        inode.truncate_setsize(size);
+        // The new range is a hole: the on-disk size may cover it at once.
+        data.disk_size.store(size, Ordering::Release);
+        return Ok(());
+    }
+    if size % BS != 0 {
+        inode.zero_range(size, size.next_multiple_of(BS) - size)?;
+    }
+    inode.truncate_setsize(size);
+    let from = size.next_multiple_of(BS);
+    ordered::wait_range(inode, from, u64::MAX);
+    ordered::unreserve(inode, from / BS, u64::MAX / BS)?;
+    data.map_seq.fetch_add(1, Ordering::AcqRel);
+    punch_tail(inode, from, size)
+}
+
+/// Frees the extents at and after `from`, in bounded steps from the end backwards; the last
+/// step records the new on-disk size `size`.
+fn punch_tail(inode: &Inode<FerroFs>, from: u64, size: u64) -> Result {
+    let sb = inode.sb();
+    let ino = inode.ino();
+    let data = inode.data();
+    loop {
+        let cut = with_tree(sb, |st, root| fileext::nth_from_end(st, &root, ino, from, TRUNCATE_BATCH + 1))?;
+        // More than a batch left: cut the last batch only (from the start of its first item).
+        let step_from = match cut {
+            Some(_) => with_tree(sb, |st, root| fileext::nth_from_end(st, &root, ino, from, TRUNCATE_BATCH))?.unwrap_or(from),
+            None => from,
+        };
+        let last = cut.is_none();
+        let items = fileext::items_changed_bound(TRUNCATE_BATCH) + 1;
+        let mut tx = Txn::start(sb, Cost { items, class: ReserveClass::Unlink })?;
+        let r = (|| -> Result<u64> {
+            let mut st = tx.store();
+            let mut roots = st.state().roots;
+            let mut freed: KVec<(u64, u64)> = KVec::new();
+            let removed = fileext::punch(&mut st, &mut roots.fs_root, &mut roots.ext_root, ino, step_from, u64::MAX, &mut |s, l| {
+                freed.push((s, l), GFP_KERNEL).map_err(|_| format::FsError::NoSpace)
+            });
+            st.state().roots.fs_root = roots.fs_root;
+            st.state().roots.ext_root = roots.ext_root;
+            let removed = removed.map_err(|e| fs_err(sb, e))?;
+            for (s, l) in freed {
+                st.pin(s, l).map_err(|e| fs_err(sb, e))?;
+                st.state().roots.used_blocks = st.state().roots.used_blocks.saturating_sub(l);
+            }
+            let b = data.disk_bytes.load(Ordering::Acquire);
+            data.disk_bytes.store(b.saturating_sub(removed), Ordering::Release);
+            if last {
+                data.disk_size.store(size, Ordering::Release);
+            }
+            crate::inode::update_item(&mut st, inode).map_err(|e| fs_err(sb, e))?;
+            Ok(removed)
+        })();
+        let removed = tx.finish(r)?;
+        inode.sub_bytes(removed);
+        if last {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Ordered extents and delayed allocation: the per-inode I/O state that buffered writeback (and,
+//! later, direct I/O) stands on.
+//!
+//! * **Delayed allocation.** A buffered write (or a write fault) reserves space for every block
+//!   it dirties that is not reserved yet, so `ENOSPC` comes at `write(2)`, never at writeback.
+//!   The reserved ("delalloc") blocks of an inode are a set of block ranges.
+//! * **Ordered extents.** Writeback allocates new blocks for every dirty range (every write is
+//!   copy-on-write, overwrites included) and creates an ordered extent for the file range: new
+//!   data on its way to fresh blocks, whose `EXTENT_DATA` item is not in the tree yet. Its
+//!   accounting (pieces completing in any order, an error anywhere, a cancelled tail) is the
+//!   plain logic of `format::ordered`, driven by host tests against a model.
+//! * **Completion on the workqueue.** A completed ioend reaches [`writeback_done`] on the
+//!   per-mount workqueue, never in interrupt context. When the last byte of an ordered extent is
+//!   accounted, its finish inserts the file extent (dropping the references of what it replaced),
+//!   moves the on-disk `i_size` up to data really written, and joins the running transaction; on
+//!   an I/O error it inserts nothing, frees the new blocks and leaves the error on the mapping.
+//! * **Folios stay under writeback until their ordered extent has finished.** The ioend is held
+//!   until then. So a folio is written by at most one unfinished ordered extent at a time (a
+//!   redirtied folio cannot be written again before the first write's extent is in the tree: two
+//!   finishes of one range can never land in the wrong order), and everything that waits for
+//!   writeback (fsync, truncate, eviction, unmount) also waits for the finish.
+
+use crate::format::fileext;
+use crate::format::ordered::{OrderedExtent, Outcome, Progress};
+use crate::format::space::ReserveClass;
+use crate::format::{self, FsError};
+use crate::superblock::{fs_err, with_tree, FerroFs};
+use crate::transaction::{Cost, Txn};
+use crate::vfs::inode::Inode;
+use crate::vfs::iomap::Ioend;
+use crate::vfs::sb::{NoFsScope, SuperBlock};
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::error::{code, Error, Result};
+use kernel::prelude::*;
+use kernel::rbtree::RBTree;
+use kernel::sync::{CondVar, Mutex};
+use kernel::{new_condvar, new_mutex};
+
+const BS: u64 = format::BLOCK_SIZE_U64;
+
+/// An ordered extent in an inode's tree.
+struct Ordered {
+    acct: OrderedExtent,
+    /// The accounting handed out its outcome: the finish to apply.
+    done: Option<Outcome>,
+    /// The finish is being applied.
+    applying: bool,
+}
+
+/// A completed ioend held until every ordered extent it wrote has finished.
+struct HeldIoend {
+    off: u64,
+    len: u64,
+    error: i32,
+    ioend: Ioend<FerroFs>,
+}
+
+/// The I/O state behind [`InodeData::io`].
+pub(crate) struct InodeIo {
+    /// Unfinished ordered extents by file offset (they never overlap: a folio under writeback is
+    /// not written again).
+    ordered: RBTree<u64, Ordered>,
+    /// Reserved, dirty, not yet allocated blocks: `start block -> end block` (exclusive), disjoint
+    /// and never adjacent.
+    delalloc: RBTree<u64, u64>,
+    /// Completed ioends waiting for their ordered extents, by arrival.
+    held: RBTree<u64, HeldIoend>,
+    next_held: u64,
+}
+
+/// ferrofs's per-inode state, beside the VFS inode.
+#[pin_data]
+pub(crate) struct InodeData {
+    /// Ordered extents, delalloc ranges and held ioends. Taken with allocations `NOFS`, before
+    /// the tree lock and never while holding it.
+    #[pin]
+    io: Mutex<InodeIo>,
+    /// Signalled when an ordered extent finished.
+    #[pin]
+    finished: CondVar,
+    /// The `i_size` on disk: moved by finished writes up to data really written, and by truncate.
+    pub(crate) disk_size: AtomicU64,
+    /// The bytes the file's extents hold on disk (`nbytes`).
+    pub(crate) disk_bytes: AtomicU64,
+    /// Changes whenever the file's extent map changes (a finish, a truncate): a buffered write's
+    /// mapping taken before is stale.
+    pub(crate) map_seq: AtomicU64,
+}
+
+impl InodeData {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            io <- new_mutex!(InodeIo { ordered: RBTree::new(), delalloc: RBTree::new(), held: RBTree::new(), next_held: 0 }, "ferrofs_inode_io"),
+            finished <- new_condvar!("ferrofs_ordered_finished"),
+            disk_size: AtomicU64::new(0),
+            disk_bytes: AtomicU64::new(0),
+            map_seq: AtomicU64::new(0),
+        }? Error)
+    }
+}
+
+/// The range (blocks) of the first delalloc range that ends after block `a`, if it starts before `b`.
+fn delalloc_first(io: &InodeIo, a: u64, b: u64) -> Option<(u64, u64)> {
+    // The tree is small for sequential writers and ordered for random ones: walk it in order.
+    io.delalloc.iter().map(|(&s, &e)| (s, e)).find(|&(_, e)| e > a).filter(|&(s, _)| s < b)
+}
+
+impl InodeIo {
+    /// Blocks of `a..b` in the delalloc set.
+    fn delalloc_covered(&self, a: u64, b: u64) -> u64 {
+        self.delalloc.iter().map(|(&s, &e)| (s.max(a), e.min(b))).filter(|(s, e)| s < e).map(|(s, e)| e - s).sum()
+    }
+
+    /// Adds `a..b` to the delalloc set (merging neighbours); the caller reserved the blocks of it
+    /// that were not in the set.
+    fn delalloc_add(&mut self, a: u64, b: u64) -> Result {
+        let (mut lo, mut hi) = (a, b);
+        let mut absorbed = KVec::new();
+        for (&s, &e) in self.delalloc.iter() {
+            if s > b {
+                break;
+            }
+            if e >= a {
+                lo = lo.min(s);
+                hi = hi.max(e);
+                absorbed.push(s, GFP_KERNEL)?;
+            }
+        }
+        for s in absorbed {
+            self.delalloc.remove(&s);
+        }
+        self.delalloc.try_create_and_insert(lo, hi, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Removes `a..b` from the delalloc set; returns how many blocks were in it.
+    fn delalloc_remove(&mut self, a: u64, b: u64) -> Result<u64> {
+        let mut hit = KVec::new();
+        for (&s, &e) in self.delalloc.iter() {
+            if s >= b {
+                break;
+            }
+            if e > a {
+                hit.push((s, e), GFP_KERNEL)?;
+            }
+        }
+        let mut n = 0;
+        for (s, e) in hit {
+            self.delalloc.remove(&s);
+            n += e.min(b) - s.max(a);
+            if s < a {
+                self.delalloc.try_create_and_insert(s, a, GFP_KERNEL)?;
+            }
+            if e > b {
+                self.delalloc.try_create_and_insert(b, e, GFP_KERNEL)?;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// How a buffered write's chunk stands with delayed allocation (see [`reserve`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Reserved {
+    /// Blocks from the chunk's first block on that share one state.
+    pub(crate) blocks: u64,
+    /// They were reserved now (`false`: they were reserved and dirty already).
+    pub(crate) new: bool,
+}
+
+/// Reserves the blocks from `a` on (at most up to `b`) for a buffered write or a write fault:
+/// either a run already reserved (nothing to do) or a run reserved now. `ENOSPC` when the space
+/// is not there, after one commit to get back what the running transaction freed.
+pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64) -> Result<Reserved> {
+    let sb = inode.sb();
+    let data = inode.data();
+    let mut committed = false;
+    loop {
+        let _nofs = NoFsScope::enter();
+        let mut io = data.io.lock();
+        let run = match delalloc_first(&io, a, b) {
+            Some((s, e)) if s <= a => return Ok(Reserved { blocks: e.min(b) - a, new: false }),
+            Some((s, _)) => s - a,
+            None => b - a,
+        };
+        let r = {
+            let mut t = sb.info().tree.lock();
+            if t.aborted || !t.writable {
+                return Err(code::EROFS);
+            }
+            let free = t.free_blocks();
+            t.budget.try_reserve(free, run, ReserveClass::Normal)
+        };
+        match r {
+            Ok(()) => {
+                if let Err(e) = io.delalloc_add(a, a + run) {
+                    sb.info().tree.lock().budget.release(run);
+                    return Err(e);
+                }
+                drop(io);
+                inode.add_bytes(run * BS);
+                return Ok(Reserved { blocks: run, new: true });
+            }
+            Err(_) if !committed => {
+                drop(io);
+                drop(_nofs);
+                crate::transaction::commit(sb)?;
+                committed = true;
+            }
+            Err(_) => return Err(code::ENOSPC),
+        }
+    }
+}
+
+/// Gives back the reservation of blocks `a..b` (a short write did not dirty them; truncate and
+/// eviction dropped them).
+pub(crate) fn unreserve(inode: &Inode<FerroFs>, a: u64, b: u64) -> Result {
+    if a >= b {
+        return Ok(());
+    }
+    let _nofs = NoFsScope::enter();
+    let n = inode.data().io.lock().delalloc_remove(a, b)?;
+    if n > 0 {
+        inode.sb().info().tree.lock().budget.release(n);
+        inode.sub_bytes(n * BS);
+    }
+    Ok(())
+}
+
+/// Whether block `a` lies in a range that is reserved (delalloc) or being written (an unfinished
+/// ordered extent), and up to which block that goes (for FIEMAP and `SEEK_DATA` over holes).
+pub(crate) fn pending_at(inode: &Inode<FerroFs>, a: u64, b: u64) -> Option<(u64, u64)> {
+    let _nofs = NoFsScope::enter();
+    let io = inode.data().io.lock();
+    let oe = io
+        .ordered
+        .values()
+        .map(|o| (o.acct.file_off() / BS, o.acct.end() / BS))
+        .filter(|&(s, e)| e > a && s < b)
+        .min_by_key(|&(s, _)| s);
+    let da = delalloc_first(&io, a, b);
+    match (oe, da) {
+        (Some(x), Some(y)) => Some(if x.0 <= y.0 { x } else { y }),
+        (x, y) => x.or(y),
+    }
+}
+
+/// The writeback pass's state: the ordered extent it is building.
+#[derive(Default)]
+pub(crate) struct WritebackState {
+    cur: Option<u64>,
+}
+
+/// Allocates new blocks for the dirty range `pos..pos+len` (block aligned) and puts them in an
+/// ordered extent: the one this pass is building when the range follows it in the file and on
+/// disk, a new one otherwise. Returns `(device byte address, bytes)` for the start of the range.
+pub(crate) fn writeback_alloc(inode: &Inode<FerroFs>, st: &mut WritebackState, pos: u64, len: u64) -> Result<(u64, u64)> {
+    let sb = inode.sb();
+    let (a, b) = (pos / BS, pos.saturating_add(len).div_ceil(BS));
+    let want = b.saturating_sub(a).max(1);
+    let _nofs = NoFsScope::enter();
+    let mut io = inode.data().io.lock();
+    let mut t = sb.info().tree.lock();
+    if t.aborted || !t.writable {
+        return Err(code::EROFS);
+    }
+    let space = t.space.as_mut().ok_or(code::EROFS)?;
+    let mut got = None;
+    if let Some(key) = st.cur {
+        if let Some(o) = io.ordered.get_mut(&key) {
+            if o.done.is_none() && o.acct.end() == a * BS {
+                if let Some(n) = space.alloc_at(o.acct.disk_end() / BS, want) {
+                    let addr = o.acct.disk_end();
+                    if o.acct.extend(n * BS).is_ok() {
+                        got = Some((addr, n));
+                    } else {
+                        // Cannot happen for an unfinished extent; give the blocks back.
+                        let _ = space.release(addr / BS, n);
+                    }
+                }
+            }
+        }
+    }
+    let (addr, n) = match got {
+        Some(g) => g,
+        None => {
+            let (start, n) = space.alloc(want, 1).ok_or(code::ENOSPC)?;
+            let acct = match OrderedExtent::new(a * BS, n * BS, start * BS) {
+                Ok(o) => o,
+                Err(e) => {
+                    let _ = space.release(start, n);
+                    return Err(fs_err(sb, e));
+                }
+            };
+            if let Err(e) = io.ordered.try_create_and_insert(a * BS, Ordered { acct, done: None, applying: false }, GFP_KERNEL) {
+                let _ = space.release(start, n);
+                return Err(e.into());
+            }
+            st.cur = Some(a * BS);
+            (start * BS, n)
+        }
+    };
+    // The allocation uses up the reservation of the blocks that had one; a block dirtied without
+    // one (rare: a folio dirtied behind the filesystem's back) is allocated all the same.
+    let reserved = io.delalloc_remove(a, a + n).unwrap_or(0);
+    t.budget.release(reserved);
+    drop(t);
+    drop(io);
+    if reserved < n {
+        inode.add_bytes((n - reserved) * BS);
+    }
+    Ok((addr, n * BS))
+}
+
+/// A completed writeback ioend: account it against the ordered extents it wrote, finish those
+/// whose last byte it was, and release every held ioend that no unfinished ordered extent covers
+/// any more (its folios' writeback ends after this call returns).
+pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
+    let sb = inode.sb();
+    let info = ioend.info();
+    let data = inode.data();
+    let (off, end) = (info.offset, info.offset.saturating_add(info.len));
+    {
+        let _nofs = NoFsScope::enter();
+        let mut io = data.io.lock();
+        for o in io.ordered.values_mut() {
+            let (s, e) = (o.acct.file_off().max(off), o.acct.end().min(end));
+            if s >= e || o.done.is_some() {
+                continue;
+            }
+            match o.acct.account(s, e - s, info.error == 0) {
+                Ok(Progress::Pending) => {}
+                Ok(Progress::Done(out)) => o.done = Some(out),
+                Err(e) => pr_err!("{}: inode {}: writeback accounting: {e}\n", sb.id(), inode.ino()),
+            }
+        }
+        let key = io.next_held;
+        io.next_held += 1;
+        // Out of memory drops (so releases) the ioend: its folios end now rather than never.
+        let _ = io.held.try_create_and_insert(key, HeldIoend { off, len: info.len, error: info.error, ioend }, GFP_KERNEL);
+    }
+    let mut finished = false;
+    loop {
+        let next = {
+            let _nofs = NoFsScope::enter();
+            let mut io = data.io.lock();
+            let hit = io.ordered.iter_mut().find(|(_, o)| o.done.is_some() && !o.applying);
+            match hit {
+                Some((&k, o)) => {
+                    o.applying = true;
+                    o.done.map(|out| (k, out))
+                }
+                None => None,
+            }
+        };
+        let Some((key, out)) = next else { break };
+        finished = true;
+        let ok = match finish(inode, out) {
+            Ok(()) => !matches!(out, Outcome::Discard { error: true, .. }),
+            Err(e) => {
+                pr_err!("{}: inode {}: finishing the write at {key} failed: error {}\n", sb.id(), inode.ino(), e.to_errno());
+                false
+            }
+        };
+        let _nofs = NoFsScope::enter();
+        let mut io = data.io.lock();
+        if let Some(o) = io.ordered.remove(&key) {
+            if !ok {
+                // Every ioend of a failed write reports the error.
+                let (fs, fe) = (o.acct.file_off(), o.acct.end());
+                for h in io.held.values_mut() {
+                    if h.error == 0 && fs < h.off + h.len && h.off < fe {
+                        h.error = code::EIO.to_errno();
+                    }
+                }
+            }
+        }
+    }
+    // Release what no unfinished ordered extent covers any more.
+    let _nofs = NoFsScope::enter();
+    let mut io = data.io.lock();
+    loop {
+        let free = io
+            .held
+            .iter()
+            .find(|(_, h)| !io.ordered.values().any(|o| o.acct.file_off() < h.off + h.len && h.off < o.acct.end()))
+            .map(|(&k, _)| k);
+        let Some(k) = free else { break };
+        if let Some(h) = io.held.remove(&k) {
+            h.ioend.release(h.error);
+        }
+    }
+    drop(io);
+    if finished {
+        data.map_seq.fetch_add(1, Ordering::AcqRel);
+        data.finished.notify_all();
+    }
+}
+
+/// Finishes one ordered extent: the tree gets the file extent (or, after an error, nothing; the
+/// new blocks are freed).
+fn finish(inode: &Inode<FerroFs>, out: Outcome) -> Result {
+    let sb = inode.sb();
+    let ino = inode.ino();
+    let data = inode.data();
+    match out {
+        Outcome::Discard { free, error } => {
+            release_blocks(sb, free.0 / BS, free.1 / BS)?;
+            inode.sub_bytes(free.1);
+            if error {
+                inode.set_mapping_error(code::EIO);
+            }
+            Ok(())
+        }
+        Outcome::Insert { file_off, len, disk_start, free } => {
+            if let Some((a, l)) = free {
+                release_blocks(sb, a / BS, l / BS)?;
+                inode.sub_bytes(l);
+            }
+            let end = file_off + len;
+            let n = with_tree(sb, |st, root| fileext::count_overlapping(st, &root, ino, file_off, end))?;
+            // The finish may dip into the reserve pool: the data is written and must not be lost
+            // for want of metadata space (its own blocks were reserved at write time).
+            let cost = Cost { items: fileext::items_changed_bound(n) + 1, class: ReserveClass::Unlink };
+            let mut tx = match Txn::start(sb, cost) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    release_blocks(sb, disk_start / BS, len / BS)?;
+                    inode.sub_bytes(len);
+                    inode.set_mapping_error(e);
+                    return Err(e);
+                }
+            };
+            let r = (|| -> Result<u64> {
+                let mut st = tx.store();
+                let mut roots = st.state().roots;
+                let mut freed: KVec<(u64, u64)> = KVec::new();
+                let removed = fileext::replace(
+                    &mut st,
+                    &mut roots.fs_root,
+                    &mut roots.ext_root,
+                    ino,
+                    file_off,
+                    len,
+                    disk_start / BS,
+                    0,
+                    &mut |s, l| freed.push((s, l), GFP_KERNEL).map_err(|_| FsError::NoSpace),
+                );
+                st.state().roots.fs_root = roots.fs_root;
+                st.state().roots.ext_root = roots.ext_root;
+                let removed = removed.map_err(|e| fs_err(sb, e))?;
+                st.state().roots.used_blocks = st.state().roots.used_blocks.saturating_add(len / BS);
+                for (s, l) in freed {
+                    st.pin(s, l).map_err(|e| fs_err(sb, e))?;
+                    st.state().roots.used_blocks = st.state().roots.used_blocks.saturating_sub(l);
+                }
+                // The on-disk size covers data really written, never more than i_size.
+                data.disk_size.fetch_max(end.min(inode.size()), Ordering::AcqRel);
+                let b = data.disk_bytes.load(Ordering::Acquire);
+                data.disk_bytes.store(b.saturating_add(len).saturating_sub(removed), Ordering::Release);
+                crate::inode::update_item(&mut st, inode).map_err(|e| fs_err(sb, e))?;
+                Ok(removed)
+            })();
+            let removed = tx.finish(r)?;
+            inode.sub_bytes(removed);
+            Ok(())
+        }
+    }
+}
+
+/// Frees blocks that no tree ever referenced (a failed or cancelled write's): they may be reused
+/// at once.
+fn release_blocks(sb: &SuperBlock<FerroFs>, start: u64, n: u64) -> Result {
+    if n == 0 {
+        return Ok(());
+    }
+    let _nofs = NoFsScope::enter();
+    let mut t = sb.info().tree.lock();
+    if let Some(space) = t.space.as_mut() {
+        space.release(start, n).map_err(|e| {
+            drop(t);
+            fs_err(sb, e)
+        })?;
+    }
+    Ok(())
+}
+
+/// Waits until no unfinished ordered extent overlaps bytes `start..end` (fsync, truncate).
+pub(crate) fn wait_range(inode: &Inode<FerroFs>, start: u64, end: u64) {
+    let data = inode.data();
+    let _nofs = NoFsScope::enter();
+    let mut io = data.io.lock();
+    while io.ordered.values().any(|o| o.acct.file_off() < end && start < o.acct.end()) {
+        data.finished.wait(&mut io);
+    }
+}
+
+/// Blocks reserved but not yet allocated in `a..b` (for checks).
+#[allow(dead_code)]
+pub(crate) fn reserved_in(inode: &Inode<FerroFs>, a: u64, b: u64) -> u64 {
+    let _nofs = NoFsScope::enter();
+    inode.data().io.lock().delalloc_covered(a, b)
+}

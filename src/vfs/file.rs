@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Regular file I/O: the write request (`kiocb` + `iov_iter`), the file of an `fsync`, and the
+//! helpers the data path calls on an inode's page cache (zeroing, flushing, `i_blocks`, errors).
+
+use super::fs_type::FileSystem;
+use super::inode::Inode;
+use super::iomap::IomapTables;
+use crate::sys;
+use core::marker::PhantomData;
+use kernel::error::{code, to_result, Result};
+
+/// A read or write request (`struct kiocb`).
+///
+/// # Invariants
+///
+/// `0` is the kiocb of a `read_iter`/`write_iter` call in progress on a regular file of ours.
+pub(crate) struct Kiocb<'a, T: FileSystem>(pub(super) *mut sys::kiocb, pub(super) PhantomData<&'a T>);
+
+impl<T: FileSystem> Kiocb<'_, T> {
+    /// The inode of the file.
+    pub(crate) fn inode(&self) -> &Inode<T> {
+        // SAFETY: the file of a call in progress pins its inode, an initialised inode of ours.
+        unsafe { Inode::from_raw(sys::ferrofs_shim_kiocb_inode(self.0)) }
+    }
+
+    /// The file position of the request (`ki_pos`).
+    pub(crate) fn pos(&self) -> u64 {
+        // SAFETY: valid kiocb (type invariant).
+        unsafe { sys::ferrofs_shim_kiocb_pos(self.0) }.max(0) as u64
+    }
+
+    /// `IOCB_NOWAIT`: answer `EAGAIN` rather than block.
+    pub(crate) fn nowait(&self) -> bool {
+        // SAFETY: valid kiocb (type invariant).
+        unsafe { sys::ferrofs_shim_kiocb_flags(self.0) & sys::FERROFS_IOCB_NOWAIT != 0 }
+    }
+
+    /// `IOCB_DIRECT`: an `O_DIRECT` request.
+    pub(crate) fn direct(&self) -> bool {
+        // SAFETY: valid kiocb (type invariant).
+        unsafe { sys::ferrofs_shim_kiocb_flags(self.0) & sys::FERROFS_IOCB_DIRECT != 0 }
+    }
+
+    /// `generic_write_checks`: limits, `O_APPEND` (moves the position), `EFBIG`, `ETXTBSY`.
+    /// Returns the bytes to write (0: nothing). Callers hold the inode lock.
+    pub(crate) fn write_checks(&self, from: &mut IovIter) -> Result<usize> {
+        // SAFETY: valid kiocb and iterator of the call in progress; the inode lock is held.
+        let n = unsafe { sys::generic_write_checks(self.0, from.0) };
+        if n < 0 {
+            return Err(kernel::error::Error::from_errno(n as i32));
+        }
+        Ok(n as usize)
+    }
+
+    /// `kiocb_modified`: removes set-id bits and privileges, updates mtime and ctime.
+    pub(crate) fn modified(&self) -> Result {
+        // SAFETY: valid kiocb; the inode lock is held.
+        to_result(unsafe { sys::ferrofs_shim_kiocb_modified(self.0) })
+    }
+
+    /// Copies `from` into the page cache at the request's position through the buffered-write
+    /// iomap table (`iomap_file_buffered_write`), advancing the position. Returns the bytes
+    /// copied (short when the user buffer faults).
+    pub(crate) fn buffered_write(&self, from: &mut IovIter) -> Result<usize> {
+        // SAFETY: valid kiocb and iterator; the inode lock is held; our table is static.
+        let n = unsafe {
+            sys::iomap_file_buffered_write(self.0, from.0, &IomapTables::<T>::BUFFERED_WRITE, core::ptr::null_mut())
+        };
+        if n < 0 {
+            return Err(kernel::error::Error::from_errno(n as i32));
+        }
+        Ok(n as usize)
+    }
+
+    /// `generic_write_sync` for `written` bytes just written (O_DSYNC/O_SYNC, file or request).
+    /// Called without the inode lock (our fsync takes it).
+    pub(crate) fn write_sync(&self, written: usize) -> Result<usize> {
+        // SAFETY: valid kiocb whose position is past the bytes written.
+        let n = unsafe { sys::ferrofs_shim_generic_write_sync(self.0, written as isize) };
+        if n < 0 {
+            return Err(kernel::error::Error::from_errno(n as i32));
+        }
+        Ok(n as usize)
+    }
+}
+
+/// The data of a request (`struct iov_iter`).
+///
+/// # Invariants
+///
+/// `0` is the iterator of a `read_iter`/`write_iter` call in progress.
+pub(crate) struct IovIter(pub(super) *mut sys::iov_iter);
+
+
+/// The file of an `fsync` call.
+///
+/// # Invariants
+///
+/// `0` is an open regular file or directory of ours, for the duration of the call.
+pub(crate) struct FsyncFile<'a, T: FileSystem>(pub(super) *mut sys::file, pub(super) PhantomData<&'a T>);
+
+impl<T: FileSystem> FsyncFile<'_, T> {
+    /// The inode.
+    pub(crate) fn inode(&self) -> &Inode<T> {
+        // SAFETY: an open file of ours pins its initialised inode (type invariant).
+        unsafe { Inode::from_raw((*self.0).f_inode) }
+    }
+
+    /// Writes back the dirty page cache of `start..=end` and waits for it; returns the writeback
+    /// error this file has not seen yet (`file_write_and_wait_range`: each error once per file).
+    pub(crate) fn write_and_wait(&self, start: u64, end: u64) -> Result {
+        let (s, e) = (start.min(i64::MAX as u64) as i64, end.min(i64::MAX as u64) as i64);
+        // SAFETY: an open file (type invariant).
+        to_result(unsafe { sys::ferrofs_shim_file_write_and_wait(self.0, s, e) })
+    }
+}
+
+/// Page cache and accounting helpers for the data path.
+impl<T: FileSystem> Inode<T> {
+    /// Tries the inode lock without waiting (`IOCB_NOWAIT`).
+    pub(crate) fn try_lock(&self) -> Option<super::inode::InodeLock<'_, T>> {
+        // SAFETY: valid inode; on success the guard unlocks it.
+        unsafe { sys::ferrofs_shim_inode_trylock(self.as_ptr()) }.then(|| super::inode::InodeLock::taken(self))
+    }
+
+    /// Zeroes `pos..pos+len` through the page cache (`iomap_zero_range`); holes stay holes.
+    /// Callers hold the inode lock.
+    pub(crate) fn zero_range(&self, pos: u64, len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: valid inode, its lock held; our table is static.
+        to_result(unsafe {
+            sys::iomap_zero_range(
+                self.as_ptr(),
+                pos.min(i64::MAX as u64) as i64,
+                len.min(i64::MAX as u64) as i64,
+                core::ptr::null_mut(),
+                &IomapTables::<T>::BUFFERED_WRITE,
+            )
+        })
+    }
+
+    /// Waits for direct I/O in flight (`inode_dio_wait`).
+    pub(crate) fn dio_wait(&self) {
+        // SAFETY: valid inode.
+        unsafe { sys::inode_dio_wait(self.as_ptr()) };
+    }
+
+    /// Sets `i_size` and drops the page cache past it (`truncate_setsize`: zeroes the partial
+    /// folio, waits for writeback of the folios it removes). Callers hold the inode lock.
+    pub(crate) fn truncate_setsize(&self, size: u64) {
+        // SAFETY: valid inode, its lock held.
+        unsafe { sys::truncate_setsize(self.as_ptr(), size.min(i64::MAX as u64) as i64) };
+    }
+
+    /// Adds `bytes` to `i_blocks` (as 512-byte units).
+    pub(crate) fn add_bytes(&self, bytes: u64) {
+        // SAFETY: valid inode; inode_add_bytes takes i_lock.
+        unsafe { sys::ferrofs_shim_inode_add_bytes(self.as_ptr(), bytes) };
+    }
+
+    /// Subtracts `bytes` from `i_blocks`.
+    pub(crate) fn sub_bytes(&self, bytes: u64) {
+        // SAFETY: valid inode; inode_sub_bytes takes i_lock.
+        unsafe { sys::ferrofs_shim_inode_sub_bytes(self.as_ptr(), bytes) };
+    }
+
+    /// Records a writeback error on the mapping (`fsync` reports it once per file).
+    pub(crate) fn set_mapping_error(&self, err: kernel::error::Error) {
+        // SAFETY: valid inode.
+        unsafe { sys::ferrofs_shim_mapping_set_error(self.as_ptr(), err.to_errno()) };
+    }
+}
+
+/// `EAGAIN` for `IOCB_NOWAIT` requests that would block.
+pub(crate) fn eagain() -> kernel::error::Error {
+    code::EAGAIN
+}
