@@ -160,15 +160,23 @@ pub(crate) fn evict_inode(inode: &Inode<FerroFs>) {
     let sb = inode.sb();
     let ino = inode.ino();
     let _intwrite = sb.start_intwrite();
+    // Big steps normally; on a filesystem so full that the reserve pool cannot cover a big step's
+    // worst case, small ones (each frees space for the next).
+    let mut small = false;
     loop {
-        let cost = Cost { items: DELETE_BATCH as u64 + 1, class: ReserveClass::Unlink };
+        let n = if small { 1 } else { DELETE_BATCH as u64 };
+        let cost = Cost { items: n + 1, class: ReserveClass::Unlink };
         let mut tx = match Txn::start(sb, cost) {
             Ok(tx) => tx,
+            Err(e) if e == code::ENOSPC && !small => {
+                small = true;
+                continue;
+            }
             // Read-only: the orphan item stays and the next read-write mount finishes the job.
             Err(_) => return,
         };
-        let r = delete_step(&mut tx.store(), ino).map_err(|e| fs_err(sb, e));
-        match tx.finish(r) {
+        let r = if small { delete_step::<1>(&mut tx.store(), ino) } else { delete_step::<DELETE_BATCH>(&mut tx.store(), ino) };
+        match tx.finish(r.map_err(|e| fs_err(sb, e))) {
             Ok(true) => return,
             Ok(false) => continue,
             Err(e) => {
@@ -179,10 +187,10 @@ pub(crate) fn evict_inode(inode: &Inode<FerroFs>) {
     }
 }
 
-/// Deletes up to `DELETE_BATCH` items of `ino`; `true` when the inode and its orphan item are gone.
-fn delete_step(st: &mut TxnStore<'_>, ino: u64) -> core::result::Result<bool, FsError> {
+/// Deletes up to `N` items of `ino`; `true` when the inode and its orphan item are gone.
+fn delete_step<const N: usize>(st: &mut TxnStore<'_>, ino: u64) -> core::result::Result<bool, FsError> {
     let mut roots = st.state().roots;
-    let r = format::orphan::free_inode_items::<_, DELETE_BATCH>(st, &mut roots.fs_root, &mut roots.ext_root, ino);
+    let r = format::orphan::free_inode_items::<_, N>(st, &mut roots.fs_root, &mut roots.ext_root, ino);
     st.state().roots.fs_root = roots.fs_root;
     st.state().roots.ext_root = roots.ext_root;
     let freed = r?;

@@ -407,11 +407,12 @@ fn finish(inode: &Inode<FerroFs>, out: Outcome) -> Result {
     let data = inode.data();
     match out {
         Outcome::Discard { free, error } => {
-            release_blocks(sb, free.0 / BS, free.1 / BS)?;
-            inode.sub_bytes(free.1);
             if error {
+                sb.report("data write failed: no extent inserted, the old contents stay", free.0 / BS, code::EIO);
                 inode.set_mapping_error(code::EIO);
             }
+            release_blocks(sb, free.0 / BS, free.1 / BS)?;
+            inode.sub_bytes(free.1);
             Ok(())
         }
         Outcome::Insert { file_off, len, disk_start, free } => {
