@@ -101,34 +101,42 @@ impl InodeData {
     }
 }
 
-/// The range (blocks) of the first delalloc range that ends after block `a`, if it starts before `b`.
-fn delalloc_first(io: &InodeIo, a: u64, b: u64) -> Option<(u64, u64)> {
-    // The tree is small for sequential writers and ordered for random ones: walk it in order.
-    io.delalloc.iter().map(|(&s, &e)| (s, e)).find(|&(_, e)| e > a).filter(|&(s, _)| s < b)
+/// The delalloc range that contains block `a`, or else the first one after it.
+fn range_from(t: &mut RBTree<u64, u64>, a: u64) -> Option<(u64, u64)> {
+    match t.cursor_lower_bound(&a) {
+        Some(c) => {
+            let (&k, &v) = c.current();
+            if k != a {
+                if let Some((&pk, &pv)) = c.peek_prev() {
+                    if pv > a {
+                        return Some((pk, pv));
+                    }
+                }
+            }
+            Some((k, v))
+        }
+        None => {
+            let c = t.cursor_back()?;
+            let (&k, &v) = c.current();
+            (v > a).then_some((k, v))
+        }
+    }
+}
+
+/// The first delalloc range that ends after block `a`, if it starts before `b`.
+fn delalloc_first(io: &mut InodeIo, a: u64, b: u64) -> Option<(u64, u64)> {
+    range_from(&mut io.delalloc, a).filter(|&(s, _)| s < b)
 }
 
 impl InodeIo {
-    /// Blocks of `a..b` in the delalloc set.
-    fn delalloc_covered(&self, a: u64, b: u64) -> u64 {
-        self.delalloc.iter().map(|(&s, &e)| (s.max(a), e.min(b))).filter(|(s, e)| s < e).map(|(s, e)| e - s).sum()
-    }
-
-    /// Adds `a..b` to the delalloc set (merging neighbours); the caller reserved the blocks of it
-    /// that were not in the set.
+    /// Adds `a..b` to the delalloc set (merging overlapping and adjacent ranges); the caller
+    /// reserved the blocks of it that were not in the set.
     fn delalloc_add(&mut self, a: u64, b: u64) -> Result {
         let (mut lo, mut hi) = (a, b);
-        let mut absorbed = KVec::new();
-        for (&s, &e) in self.delalloc.iter() {
-            if s > b {
-                break;
-            }
-            if e >= a {
-                lo = lo.min(s);
-                hi = hi.max(e);
-                absorbed.push(s, GFP_KERNEL)?;
-            }
-        }
-        for s in absorbed {
+        // Ranges ending at or after `a` (adjacent ones merge too) and starting at or before `b`.
+        while let Some((s, e)) = range_from(&mut self.delalloc, a.saturating_sub(1)).filter(|&(s, e)| s <= b && e >= a) {
+            lo = lo.min(s);
+            hi = hi.max(e);
             self.delalloc.remove(&s);
         }
         self.delalloc.try_create_and_insert(lo, hi, GFP_KERNEL)?;
@@ -137,17 +145,8 @@ impl InodeIo {
 
     /// Removes `a..b` from the delalloc set; returns how many blocks were in it.
     fn delalloc_remove(&mut self, a: u64, b: u64) -> Result<u64> {
-        let mut hit = KVec::new();
-        for (&s, &e) in self.delalloc.iter() {
-            if s >= b {
-                break;
-            }
-            if e > a {
-                hit.push((s, e), GFP_KERNEL)?;
-            }
-        }
         let mut n = 0;
-        for (s, e) in hit {
+        while let Some((s, e)) = range_from(&mut self.delalloc, a).filter(|&(s, _)| s < b) {
             self.delalloc.remove(&s);
             n += e.min(b) - s.max(a);
             if s < a {
@@ -155,6 +154,7 @@ impl InodeIo {
             }
             if e > b {
                 self.delalloc.try_create_and_insert(b, e, GFP_KERNEL)?;
+                break;
             }
         }
         Ok(n)
@@ -180,7 +180,7 @@ pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64) -> Result<Reserved
     loop {
         let _nofs = NoFsScope::enter();
         let mut io = data.io.lock();
-        let run = match delalloc_first(&io, a, b) {
+        let run = match delalloc_first(&mut io, a, b) {
             Some((s, e)) if s <= a => return Ok(Reserved { blocks: e.min(b) - a, new: false }),
             Some((s, _)) => s - a,
             None => b - a,
@@ -233,14 +233,14 @@ pub(crate) fn unreserve(inode: &Inode<FerroFs>, a: u64, b: u64) -> Result {
 /// ordered extent), and up to which block that goes (for FIEMAP and `SEEK_DATA` over holes).
 pub(crate) fn pending_at(inode: &Inode<FerroFs>, a: u64, b: u64) -> Option<(u64, u64)> {
     let _nofs = NoFsScope::enter();
-    let io = inode.data().io.lock();
+    let mut io = inode.data().io.lock();
     let oe = io
         .ordered
         .values()
         .map(|o| (o.acct.file_off() / BS, o.acct.end() / BS))
         .filter(|&(s, e)| e > a && s < b)
         .min_by_key(|&(s, _)| s);
-    let da = delalloc_first(&io, a, b);
+    let da = delalloc_first(&mut io, a, b);
     match (oe, da) {
         (Some(x), Some(y)) => Some(if x.0 <= y.0 { x } else { y }),
         (x, y) => x.or(y),
@@ -496,11 +496,4 @@ pub(crate) fn wait_range(inode: &Inode<FerroFs>, start: u64, end: u64) {
     while io.ordered.values().any(|o| o.acct.file_off() < end && start < o.acct.end()) {
         data.finished.wait(&mut io);
     }
-}
-
-/// Blocks reserved but not yet allocated in `a..b` (for checks).
-#[allow(dead_code)]
-pub(crate) fn reserved_in(inode: &Inode<FerroFs>, a: u64, b: u64) -> u64 {
-    let _nofs = NoFsScope::enter();
-    inode.data().io.lock().delalloc_covered(a, b)
 }
