@@ -4,7 +4,7 @@
 #   make demo     set up everything, then show ferrofs at work in a VM
 #   make check    set up everything, then run every test; ends with "N passed, N failed"
 #
-# Other targets: setup, kernel, module, tools, test-host, vm-test, fuzz, clean.
+# Other targets: setup, kernel, module, tools, test-host, vm-test, fuzz, bench, clean.
 # KDIR=<a Rust-enabled 6.12+ kernel build> builds the module against your own kernel.
 
 SHELL := /bin/bash
@@ -12,7 +12,7 @@ ENV := . scripts/env.sh &&
 KDIR ?= $(shell . scripts/env.sh && kernel_build_dir)
 KMAKE := $(ENV) $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 ARCH=x86_64 RUSTC=/usr/bin/rustc BINDGEN=bindgen CONFIG_FERROFS_FS=m
 
-.PHONY: all setup kernel module tools install-tools test-host vm-test check demo fuzz clean
+.PHONY: all setup kernel module tools install-tools test-host vm-test check demo fuzz bench clean
 
 all: module tools
 
@@ -49,6 +49,10 @@ demo:
 
 fuzz:
 	scripts/fuzz
+
+# Throughput of ferrofs against ext4, XFS and btrfs in one VM boot: a report, not a test.
+bench:
+	scripts/bench
 
 clean:
 	-$(KMAKE) clean

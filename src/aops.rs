@@ -74,7 +74,7 @@ pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Iom
     }
     let a = m.offset / BS;
     let b = m.offset.saturating_add(m.length).div_ceil(BS).max(a + 1);
-    let r = ordered::reserve(inode, a, b)?;
+    let r = ordered::reserve(inode, a, b, flags.nowait())?;
     m.length = m.length.min(r.blocks * BS);
     if r.new {
         m.private = RESERVED_NOW;

@@ -172,8 +172,9 @@ pub(crate) struct Reserved {
 
 /// Reserves the blocks from `a` on (at most up to `b`) for a buffered write or a write fault:
 /// either a run already reserved (nothing to do) or a run reserved now. `ENOSPC` when the space
-/// is not there, after one commit to get back what the running transaction freed.
-pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64) -> Result<Reserved> {
+/// is not there, after one commit to get back what the running transaction freed (`EAGAIN`
+/// instead of that commit for a `nowait` request).
+pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64, nowait: bool) -> Result<Reserved> {
     let sb = inode.sb();
     let data = inode.data();
     let mut committed = false;
@@ -203,6 +204,7 @@ pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64) -> Result<Reserved
                 inode.add_bytes(run * BS);
                 return Ok(Reserved { blocks: run, new: true });
             }
+            Err(_) if nowait => return Err(code::EAGAIN),
             Err(_) if !committed => {
                 drop(io);
                 drop(_nofs);

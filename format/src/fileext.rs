@@ -399,6 +399,21 @@ mod tests {
     }
 
     #[test]
+    fn nth_from_end_counts_back_from_the_last_item() {
+        let mut t = T::new();
+        for i in 0..5 {
+            t.replace(i * 2 * B, B, 1000 + i * 10);
+        }
+        assert_eq!(nth_from_end(&mut t.s, &t.fs, INO, 0, 1).unwrap(), Some(8 * B));
+        assert_eq!(nth_from_end(&mut t.s, &t.fs, INO, 0, 3).unwrap(), Some(4 * B));
+        assert_eq!(nth_from_end(&mut t.s, &t.fs, INO, 0, 5).unwrap(), Some(0));
+        assert_eq!(nth_from_end(&mut t.s, &t.fs, INO, 0, 6).unwrap(), None, "fewer than 6 items");
+        assert_eq!(nth_from_end(&mut t.s, &t.fs, INO, 3 * B, 3).unwrap(), Some(4 * B));
+        assert_eq!(nth_from_end(&mut t.s, &t.fs, INO, 3 * B, 4).unwrap(), None, "only 3 items start at or after 3 blocks");
+        assert_eq!(nth_from_end(&mut t.s, &t.fs, INO + 1, 0, 1).unwrap(), None, "another inode has none");
+    }
+
+    #[test]
     fn trim_head() {
         let mut t = T::new();
         assert_eq!(t.replace(0, 8 * B, 1000), 0);

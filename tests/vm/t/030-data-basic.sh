@@ -1,7 +1,7 @@
-# File data through the page cache: sequential, sparse, sub-block, extending and overwriting
-# writes with xfs_io; the contents equal a model file written the same way on tmpfs, after
-# drop_caches, after remount and after fsck; fsck -n is clean; statfs returns to the same free
-# count after delete + sync.
+# File data through the page cache: sequential, sparse, sub-block, extending, overwriting and
+# truncating writes with xfs_io, copy_file_range and sendfile (through splice); the contents equal
+# a model written the same way on tmpfs, after drop_caches, after remount and after fsck; fsck -n
+# is clean; statfs returns to the same free count after delete + sync.
 . tests/vm/lib.sh
 need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
@@ -17,8 +17,13 @@ do_io sub -c "pwrite -S 0x31 100 200" -c "pwrite -S 0x32 5000 3" -c "pwrite -S 0
 do_io ext -c "pwrite -S 0x41 0 10000" -c "pwrite -S 0x42 10000 10000" -c "pwrite -S 0x43 30000 5"
 do_io over -c "pwrite -S 0x51 0 1m" -c "fsync" -c "pwrite -S 0x52 4096 8192" -c "pwrite -S 0x53 500000 100000"
 do_io trunc -c "pwrite -S 0x61 0 100000" -c "fsync" -c "truncate 50001" -c "truncate 70000" -c "pwrite -S 0x62 90000 10"
+# copy_file_range (the VFS's splice fallback) and sendfile (splice_write) from a ferrofs file.
+for d in "$MNT" "$ref"; do
+    expect xfs_io -f -c "copy_range -s 4096 -d 100 -l 1000000 $d/seq" "$d/copy" >/dev/null
+    expect xfs_io -f -c "sendfile -i $d/ext 10 15000" "$d/sent" >/dev/null
+done
 compare() {
-    for f in seq sparse sub ext over trunc; do
+    for f in seq sparse sub ext over trunc copy sent; do
         cmp "$MNT/$f" "$ref/$f" || fail "$1: $f differs from its model"
         [ "$(stat -c %s "$MNT/$f")" = "$(stat -c %s "$ref/$f")" ] || fail "$1: size of $f"
     done
