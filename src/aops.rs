@@ -169,8 +169,7 @@ fn punch_tail(inode: &Inode<FerroFs>, from: u64, size: u64) -> Result {
             st.state().roots.ext_root = roots.ext_root;
             let removed = removed.map_err(|e| fs_err(sb, e))?;
             for (s, l) in freed {
-                st.pin(s, l).map_err(|e| fs_err(sb, e))?;
-                st.state().roots.used_blocks = st.state().roots.used_blocks.saturating_sub(l);
+                st.free_data(s, l).map_err(|e| fs_err(sb, e))?;
             }
             let b = data.disk_bytes.load(Ordering::Acquire);
             data.disk_bytes.store(b.saturating_sub(removed), Ordering::Release);

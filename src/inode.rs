@@ -195,8 +195,7 @@ fn delete_step<const N: usize>(st: &mut TxnStore<'_>, ino: u64) -> core::result:
     st.state().roots.ext_root = roots.ext_root;
     let freed = r?;
     for &(start, len) in freed.ranges() {
-        st.pin(start, len)?;
-        st.state().roots.used_blocks = st.state().roots.used_blocks.saturating_sub(len);
+        st.free_data(start, len)?;
     }
     if !freed.done {
         return Ok(false);

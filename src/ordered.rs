@@ -456,8 +456,7 @@ fn finish(inode: &Inode<FerroFs>, out: Outcome) -> Result {
                 let removed = removed.map_err(|e| fs_err(sb, e))?;
                 st.state().roots.used_blocks = st.state().roots.used_blocks.saturating_add(len / BS);
                 for (s, l) in freed {
-                    st.pin(s, l).map_err(|e| fs_err(sb, e))?;
-                    st.state().roots.used_blocks = st.state().roots.used_blocks.saturating_sub(l);
+                    st.free_data(s, l).map_err(|e| fs_err(sb, e))?;
                 }
                 // The on-disk size covers data really written, never more than i_size.
                 data.disk_size.fetch_max(end.min(inode.size()), Ordering::AcqRel);

@@ -148,10 +148,11 @@ impl<'a> TxnStore<'a> {
         self.t
     }
 
-    /// Pins `start..start+len` (data blocks whose last reference went away): they stay allocated
-    /// until the running transaction is committed.
-    pub(crate) fn pin(&mut self, start: u64, len: u64) -> Result<(), FsError> {
+    /// Frees data blocks `start..start+len` whose last reference went away: they leave the used
+    /// count now and stay allocated (pinned) until the running transaction is committed.
+    pub(crate) fn free_data(&mut self, start: u64, len: u64) -> Result<(), FsError> {
         self.t.pinned.push((start, len), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        self.t.roots.used_blocks = self.t.roots.used_blocks.saturating_sub(len);
         self.t.changed = true;
         self.t.mods += 1;
         Ok(())
