@@ -469,7 +469,6 @@ struct ferrofs_ioend_queue {
 	struct list_head list;
 	struct work_struct work;
 	struct workqueue_struct *wq;
-	void *data;
 };
 
 static void ferrofs_ioend_end_bio(struct bio *bio)
@@ -484,7 +483,7 @@ static void ferrofs_ioend_end_bio(struct bio *bio)
 	queue_work(q->wq, &q->work);
 }
 
-void *ferrofs_shim_ioend_queue_alloc(struct workqueue_struct *wq, void (*fn)(struct work_struct *), void *data)
+void *ferrofs_shim_ioend_queue_alloc(struct workqueue_struct *wq, void (*fn)(struct work_struct *))
 {
 	struct ferrofs_ioend_queue *q = kzalloc(sizeof(*q), GFP_KERNEL);
 
@@ -494,7 +493,6 @@ void *ferrofs_shim_ioend_queue_alloc(struct workqueue_struct *wq, void (*fn)(str
 	INIT_LIST_HEAD(&q->list);
 	INIT_WORK(&q->work, fn);
 	q->wq = wq;
-	q->data = data;
 	return q;
 }
 
@@ -504,13 +502,10 @@ void ferrofs_shim_ioend_queue_free(void *q)
 	kfree(q);
 }
 
-/* The queue of a running work item, and the data given at allocation. */
-void *ferrofs_shim_ioend_queue_of_work(struct work_struct *w, void **data)
+/* The queue of a running work item. */
+void *ferrofs_shim_ioend_queue_of_work(struct work_struct *w)
 {
-	struct ferrofs_ioend_queue *q = container_of(w, struct ferrofs_ioend_queue, work);
-
-	*data = q->data;
-	return q;
+	return container_of(w, struct ferrofs_ioend_queue, work);
 }
 
 

@@ -453,12 +453,10 @@ impl<T: FileSystem> Drop for Ioend<T> {
 /// # Safety
 ///
 /// Only the per-mount workqueue calls this, for the work of the queue owned by a live
-/// `SbState<T>` (the queue's data is its superblock), flushed before the state goes away.
+/// `SbState<T>`, flushed before the state goes away.
 pub(crate) unsafe extern "C" fn ioend_work_fn<T: FileSystem>(work: *mut sys::work_struct) {
-    let mut data = core::ptr::null_mut();
     // SAFETY: see the function's safety section.
-    let q = unsafe { sys::ferrofs_shim_ioend_queue_of_work(work, &mut data) };
-    let _ = data;
+    let q = unsafe { sys::ferrofs_shim_ioend_queue_of_work(work) };
     loop {
         let mut release = false;
         // SAFETY: a live queue (see above).

@@ -185,11 +185,9 @@ impl<T: FileSystem> SbState<T> {
     ) -> Result<impl PinInit<Self, Error>> {
         let rl = Ratelimit::new()?;
         let wq = WorkQueue::for_sb(sb)?;
-        // SAFETY: a valid workqueue; the work function runs only for this queue, whose data is
-        // the superblock that owns it (see `ioend_work_fn`).
-        let q = unsafe {
-            sys::ferrofs_shim_ioend_queue_alloc(wq.0.as_ptr(), Some(super::iomap::ioend_work_fn::<T>), sb.cast())
-        };
+        // SAFETY: a valid workqueue; the work function runs only for this queue (see
+        // `ioend_work_fn`).
+        let q = unsafe { sys::ferrofs_shim_ioend_queue_alloc(wq.0.as_ptr(), Some(super::iomap::ioend_work_fn::<T>)) };
         let ioends = IoendQueue(NonNull::new(q).ok_or(code::ENOMEM)?);
         Ok(try_pin_init!(Self {
             rl,
