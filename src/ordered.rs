@@ -181,7 +181,7 @@ pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64, nowait: bool) -> R
     loop {
         let _nofs = NoFsScope::enter();
         let mut io = data.io.lock();
-        let run = match delalloc_first(&mut io, a, b) {
+        let mut run = match delalloc_first(&mut io, a, b) {
             Some((s, e)) if s <= a => return Ok(Reserved { blocks: e.min(b) - a, new: false }),
             Some((s, _)) => s - a,
             None => b - a,
@@ -192,6 +192,12 @@ pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64, nowait: bool) -> R
                 return Err(code::EROFS);
             }
             let free = t.free_blocks();
+            // A big write on an almost full filesystem gets what is left: it ends short, at the
+            // point where the space ran out, as write(2) does elsewhere.
+            let avail = free.saturating_sub(t.budget.reserved()).saturating_sub(t.budget.pool());
+            if avail > 0 {
+                run = run.min(avail);
+            }
             t.budget.try_reserve(free, run, ReserveClass::Normal)
         };
         match r {

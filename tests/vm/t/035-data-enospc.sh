@@ -1,7 +1,7 @@
 # ENOSPC comes at write(2), never at writeback: a 64 MiB filesystem is filled by buffered writes
 # until write(2) fails with ENOSPC; writeback and the commit then succeed (no writeback error),
-# every byte write(2) accepted is on disk after remount, fsck is clean, and after deleting the
-# file the space is back.
+# every byte write(2) accepted is on disk after remount, fsck is clean; one write(2) bigger than
+# the filesystem is short, the next gets ENOSPC; after deleting the files the space is back.
 . tests/vm/lib.sh
 need_tools
 expect "$MKFS" -f -s 64m "$TEST_DEV" >/dev/null
@@ -47,6 +47,23 @@ for off in range(0, n, len(chunk)):
     assert part == chunk[:len(part)], "mismatch at %d" % off
 PY
 expect rm "$MNT/fill"
+expect sync
+# One write(2) larger than the filesystem is short (it stops where the space ran out), and the
+# next one gets ENOSPC.
+python3 - "$MNT/big" <<'PY' || fail "a write larger than the filesystem"
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+n = os.write(fd, b"b" * (80 << 20))
+print("one 80 MiB write(2) wrote", n)
+assert (40 << 20) < n < (64 << 20), n
+try:
+    os.write(fd, b"b" * (1 << 20))
+    sys.exit("a write after the short one succeeded")
+except OSError as e:
+    assert e.errno == errno.ENOSPC, e
+PY
+expect sync
+expect rm "$MNT/big"
 expect sync
 free1=$(stat -f -c %f "$MNT")
 [ "$free0" = "$free1" ] || fail "free blocks $free1 after delete, $free0 before"
