@@ -35,18 +35,46 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::error::{code, Error, Result};
 use kernel::prelude::*;
 use kernel::rbtree::RBTree;
-use kernel::sync::{CondVar, Mutex};
+use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
 
 const BS: u64 = format::BLOCK_SIZE_U64;
 
-/// An ordered extent in an inode's tree.
-struct Ordered {
+/// An ordered extent: reference counted, shared by its inode's tree and whoever works on it (the
+/// writeback pass that builds it; direct I/O will keep one across the retries of a write).
+#[pin_data]
+pub(crate) struct Ordered {
+    /// Taken inside the inode's `io` lock (when both are held) and before the tree lock.
+    #[pin]
+    st: Mutex<OrderedState>,
+}
+
+struct OrderedState {
     acct: OrderedExtent,
     /// The accounting handed out its outcome: the finish to apply.
     done: Option<Outcome>,
     /// The finish is being applied.
     applying: bool,
+}
+
+impl Ordered {
+    fn new(acct: OrderedExtent) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { st <- new_mutex!(OrderedState { acct, done: None, applying: false }, "ferrofs_ordered") }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Its file range `(start, end)` in bytes.
+    fn range(&self) -> (u64, u64) {
+        let st = self.st.lock();
+        (st.acct.file_off(), st.acct.end())
+    }
+
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        let (s, e) = self.range();
+        s < end && start < e
+    }
 }
 
 /// A completed ioend held until every ordered extent it wrote has finished.
@@ -61,7 +89,7 @@ struct HeldIoend {
 pub(crate) struct InodeIo {
     /// Unfinished ordered extents by file offset (they never overlap: a folio under writeback is
     /// not written again).
-    ordered: RBTree<u64, Ordered>,
+    ordered: RBTree<u64, Arc<Ordered>>,
     /// Reserved, dirty, not yet allocated blocks: `start block -> end block` (exclusive), disjoint
     /// and never adjacent.
     delalloc: RBTree<u64, u64>,
@@ -245,7 +273,8 @@ pub(crate) fn pending_at(inode: &Inode<FerroFs>, a: u64, b: u64) -> Option<(u64,
     let oe = io
         .ordered
         .values()
-        .map(|o| (o.acct.file_off() / BS, o.acct.end() / BS))
+        .map(|o| o.range())
+        .map(|(s, e)| (s / BS, e / BS))
         .filter(|&(s, e)| e > a && s < b)
         .min_by_key(|&(s, _)| s);
     let da = delalloc_first(&mut io, a, b);
@@ -258,7 +287,7 @@ pub(crate) fn pending_at(inode: &Inode<FerroFs>, a: u64, b: u64) -> Option<(u64,
 /// The writeback pass's state: the ordered extent it is building.
 #[derive(Default)]
 pub(crate) struct WritebackState {
-    cur: Option<u64>,
+    cur: Option<Arc<Ordered>>,
 }
 
 /// Allocates new blocks for the dirty range `pos..pos+len` (block aligned) and puts them in an
@@ -270,27 +299,29 @@ pub(crate) fn writeback_alloc(inode: &Inode<FerroFs>, st: &mut WritebackState, p
     let want = b.saturating_sub(a).max(1);
     let _nofs = NoFsScope::enter();
     let mut io = inode.data().io.lock();
+    // Lock order: io, the ordered extent, the tree.
+    let cur = st.cur.clone();
+    let mut cur_st = cur.as_ref().map(|o| o.st.lock());
     let mut t = sb.info().tree.lock();
     if t.aborted || !t.writable {
         return Err(code::EROFS);
     }
     let space = t.space.as_mut().ok_or(code::EROFS)?;
     let mut got = None;
-    if let Some(key) = st.cur {
-        if let Some(o) = io.ordered.get_mut(&key) {
-            if o.done.is_none() && o.acct.end() == a * BS {
-                if let Some(n) = space.alloc_at(o.acct.disk_end() / BS, want) {
-                    let addr = o.acct.disk_end();
-                    if o.acct.extend(n * BS).is_ok() {
-                        got = Some((addr, n));
-                    } else {
-                        // Cannot happen for an unfinished extent; give the blocks back.
-                        let _ = space.release(addr / BS, n);
-                    }
+    if let Some(o) = cur_st.as_mut() {
+        if o.done.is_none() && o.acct.end() == a * BS {
+            if let Some(n) = space.alloc_at(o.acct.disk_end() / BS, want) {
+                let addr = o.acct.disk_end();
+                if o.acct.extend(n * BS).is_ok() {
+                    got = Some((addr, n));
+                } else {
+                    // Cannot happen for an unfinished extent; give the blocks back.
+                    let _ = space.release(addr / BS, n);
                 }
             }
         }
     }
+    drop(cur_st);
     let (addr, n) = match got {
         Some(g) => g,
         None => {
@@ -302,11 +333,17 @@ pub(crate) fn writeback_alloc(inode: &Inode<FerroFs>, st: &mut WritebackState, p
                     return Err(fs_err(sb, e));
                 }
             };
-            if let Err(e) = io.ordered.try_create_and_insert(a * BS, Ordered { acct, done: None, applying: false }, GFP_KERNEL) {
-                let _ = space.release(start, n);
-                return Err(e.into());
+            let inserted = Ordered::new(acct).and_then(|o| {
+                io.ordered.try_create_and_insert(a * BS, o.clone(), GFP_KERNEL)?;
+                Ok(o)
+            });
+            match inserted {
+                Ok(o) => st.cur = Some(o),
+                Err(e) => {
+                    let _ = space.release(start, n);
+                    return Err(e);
+                }
             }
-            st.cur = Some(a * BS);
             (start * BS, n)
         }
     };
@@ -333,7 +370,8 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
     {
         let _nofs = NoFsScope::enter();
         let mut io = data.io.lock();
-        for o in io.ordered.values_mut() {
+        for o in io.ordered.values() {
+            let mut o = o.st.lock();
             let (s, e) = (o.acct.file_off().max(off), o.acct.end().min(end));
             if s >= e || o.done.is_some() {
                 continue;
@@ -353,15 +391,17 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
     loop {
         let next = {
             let _nofs = NoFsScope::enter();
-            let mut io = data.io.lock();
-            let hit = io.ordered.iter_mut().find(|(_, o)| o.done.is_some() && !o.applying);
-            match hit {
-                Some((&k, o)) => {
+            let io = data.io.lock();
+            let mut hit = None;
+            for (&k, o) in io.ordered.iter() {
+                let mut o = o.st.lock();
+                if let (Some(out), false) = (o.done, o.applying) {
                     o.applying = true;
-                    o.done.map(|out| (k, out))
+                    hit = Some((k, out));
+                    break;
                 }
-                None => None,
             }
+            hit
         };
         let Some((key, out)) = next else { break };
         finished = true;
@@ -377,7 +417,7 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
         if let Some(o) = io.ordered.remove(&key) {
             if !ok {
                 // Every ioend of a failed write reports the error.
-                let (fs, fe) = (o.acct.file_off(), o.acct.end());
+                let (fs, fe) = o.range();
                 for h in io.held.values_mut() {
                     if h.error == 0 && fs < h.off + h.len && h.off < fe {
                         h.error = code::EIO.to_errno();
@@ -393,7 +433,7 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
         let free = io
             .held
             .iter()
-            .find(|(_, h)| !io.ordered.values().any(|o| o.acct.file_off() < h.off + h.len && h.off < o.acct.end()))
+            .find(|(_, h)| !io.ordered.values().any(|o| o.overlaps(h.off, h.off + h.len)))
             .map(|(&k, _)| k);
         let Some(k) = free else { break };
         if let Some(h) = io.held.remove(&k) {
@@ -500,7 +540,7 @@ pub(crate) fn wait_range(inode: &Inode<FerroFs>, start: u64, end: u64) {
     let data = inode.data();
     let _nofs = NoFsScope::enter();
     let mut io = data.io.lock();
-    while io.ordered.values().any(|o| o.acct.file_off() < end && start < o.acct.end()) {
+    while io.ordered.values().any(|o| o.overlaps(start, end)) {
         data.finished.wait(&mut io);
     }
 }
