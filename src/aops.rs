@@ -13,7 +13,7 @@ use crate::format::space::ReserveClass;
 use crate::ordered::{self, WritebackState};
 use crate::superblock::{fs_err, with_tree, FerroFs};
 use crate::transaction::{self, Cost, Txn};
-use crate::vfs::file::{eagain, FsyncFile, IovIter, Kiocb};
+use crate::vfs::file::{FsyncFile, IovIter, Kiocb};
 use crate::vfs::inode::Inode;
 use crate::vfs::iomap::{IomapFlags, MapKind, Mapping};
 use core::sync::atomic::Ordering;
@@ -29,6 +29,15 @@ const RESERVED_NOW: u64 = 1;
 /// transactions, from the end backwards).
 const TRUNCATE_BATCH: u64 = 64;
 
+/// Growing a file from `old` to `new` bytes (a write past the end, a truncate up): the old last
+/// block's tail, up to `new`, reads as zeros afterwards.
+fn zero_eof_tail(inode: &Inode<FerroFs>, old: u64, new: u64) -> Result {
+    if old % BS == 0 {
+        return Ok(());
+    }
+    inode.zero_range(old, old.next_multiple_of(BS).min(new) - old)
+}
+
 /// `write_iter` of a regular file: buffered writes (direct I/O comes with its own path).
 pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Result<usize> {
     if iocb.direct() {
@@ -37,18 +46,16 @@ pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Resul
     let inode = iocb.inode();
     let written = {
         let _lock = match iocb.nowait() {
-            true => inode.try_lock().ok_or_else(eagain)?,
+            true => inode.try_lock().ok_or(code::EAGAIN)?,
             false => inode.lock(),
         };
         if iocb.write_checks(from)? == 0 {
             return Ok(0);
         }
         iocb.modified()?;
-        // A write past the end leaves the old last block's tail, up to the new data, as zeros.
-        let pos = iocb.pos();
-        let size = inode.size();
-        if pos > size && size % BS != 0 {
-            inode.zero_range(size, (size.next_multiple_of(BS)).min(pos) - size)?;
+        let (pos, size) = (iocb.pos(), inode.size());
+        if pos > size {
+            zero_eof_tail(inode, size, pos)?;
         }
         iocb.buffered_write(from)?
     };
@@ -123,9 +130,7 @@ pub(crate) fn truncate(inode: &Inode<FerroFs>, size: u64) -> Result {
     let data = inode.data();
     inode.dio_wait();
     if size >= old {
-        if old % BS != 0 {
-            inode.zero_range(old, old.next_multiple_of(BS).min(size) - old)?;
-        }
+        zero_eof_tail(inode, old, size)?;
         inode.truncate_setsize(size);
         // The new range is a hole: the on-disk size may cover it at once.
         data.disk_size.store(size, Ordering::Release);

@@ -8,7 +8,7 @@ use super::inode::Inode;
 use super::iomap::IomapTables;
 use crate::sys;
 use core::marker::PhantomData;
-use kernel::error::{code, to_result, Result};
+use kernel::error::{to_result, Result};
 
 /// A read or write request (`struct kiocb`).
 ///
@@ -172,9 +172,4 @@ impl<T: FileSystem> Inode<T> {
         // SAFETY: valid inode.
         unsafe { sys::ferrofs_shim_mapping_set_error(self.as_ptr(), err.to_errno()) };
     }
-}
-
-/// `EAGAIN` for `IOCB_NOWAIT` requests that would block.
-pub(crate) fn eagain() -> kernel::error::Error {
-    code::EAGAIN
 }
