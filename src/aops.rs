@@ -31,39 +31,44 @@ const TRUNCATE_BATCH: u64 = 64;
 
 /// Growing a file from `old` to `new` bytes (a write past the end, a truncate up): the old last
 /// block's tail, up to `new`, reads as zeros afterwards.
-fn zero_eof_tail(inode: &Inode<FerroFs>, old: u64, new: u64) -> Result {
+pub(crate) fn zero_eof_tail(inode: &Inode<FerroFs>, old: u64, new: u64) -> Result {
     if old % BS == 0 {
         return Ok(());
     }
     inode.zero_range(old, old.next_multiple_of(BS).min(new) - old)
 }
 
-/// `write_iter` of a regular file: buffered writes (direct I/O comes with its own path).
+/// `write_iter` of a regular file: direct writes go to [`crate::dio`], the rest through the
+/// page cache.
 pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Result<usize> {
     if iocb.direct() {
-        return Err(code::EINVAL);
+        return crate::dio::write_iter(iocb, from);
     }
-    let inode = iocb.inode();
-    let written = {
-        let _lock = match iocb.nowait() {
-            true => inode.try_lock().ok_or(code::EAGAIN)?,
-            false => inode.lock(),
-        };
-        if iocb.write_checks(from)? == 0 {
-            return Ok(0);
-        }
-        iocb.modified()?;
-        let (pos, size) = (iocb.pos(), inode.size());
-        if pos > size {
-            zero_eof_tail(inode, size, pos)?;
-        }
-        iocb.buffered_write(from)?
-    };
+    let written = buffered_write(iocb, from)?;
     // O_DSYNC/O_SYNC after the inode lock is dropped: our fsync takes it.
     if written > 0 {
         return iocb.write_sync(written);
     }
     Ok(written)
+}
+
+/// A buffered write under the inode lock (taken and dropped here); no O_DSYNC handling (the
+/// caller syncs after the lock is dropped). Returns the bytes copied.
+pub(crate) fn buffered_write(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Result<usize> {
+    let inode = iocb.inode();
+    let _lock = match iocb.nowait() {
+        true => inode.try_lock().ok_or(code::EAGAIN)?,
+        false => inode.lock(),
+    };
+    if iocb.write_checks(from)? == 0 {
+        return Ok(0);
+    }
+    iocb.modified()?;
+    let (pos, size) = (iocb.pos(), inode.size());
+    if pos > size {
+        zero_eof_tail(inode, size, pos)?;
+    }
+    iocb.buffered_write(from)
 }
 
 /// The buffered write path's mapping at `pos` (a write, a write fault or a zeroing): the current

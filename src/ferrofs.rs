@@ -9,6 +9,7 @@
 use kernel::prelude::*;
 
 mod aops;
+mod dio;
 mod dir;
 mod file;
 mod inode;

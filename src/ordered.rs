@@ -41,12 +41,17 @@ use kernel::{new_condvar, new_mutex};
 const BS: u64 = format::BLOCK_SIZE_U64;
 
 /// An ordered extent: reference counted, shared by its inode's tree and whoever works on it (the
-/// writeback pass that builds it; direct I/O will keep one across the retries of a write).
+/// writeback pass that builds it; a direct write keeps one across the retries of a pass that
+/// faulted, see [`crate::dio`]).
 #[pin_data]
 pub(crate) struct Ordered {
     /// Taken inside the inode's `io` lock (when both are held) and before the tree lock.
     #[pin]
     st: Mutex<OrderedState>,
+    /// Written by direct I/O (its completion is the direct write's, not writeback's ioends).
+    direct: bool,
+    /// A direct write that asked for O_DSYNC/O_SYNC.
+    sync: bool,
 }
 
 struct OrderedState {
@@ -58,9 +63,13 @@ struct OrderedState {
 }
 
 impl Ordered {
-    fn new(acct: OrderedExtent) -> Result<Arc<Self>> {
+    fn new(acct: OrderedExtent, direct: bool, sync: bool) -> Result<Arc<Self>> {
         Arc::pin_init(
-            pin_init!(Self { st <- new_mutex!(OrderedState { acct, done: None, applying: false }, "ferrofs_ordered") }),
+            pin_init!(Self {
+                st <- new_mutex!(OrderedState { acct, done: None, applying: false }, "ferrofs_ordered"),
+                direct,
+                sync,
+            }),
             GFP_KERNEL,
         )
     }
@@ -87,9 +96,12 @@ struct HeldIoend {
 
 /// The I/O state behind [`InodeData::io`].
 pub(crate) struct InodeIo {
-    /// Unfinished ordered extents by file offset (they never overlap: a folio under writeback is
-    /// not written again).
+    /// Unfinished ordered extents, by creation (see [`InodeIo::insert_ordered`]). Those of
+    /// writeback never overlap each other (a folio under writeback is not written again), nor do
+    /// those of direct writes (a direct write waits for the one in its way); the two kinds may
+    /// (a folio mapped and written during a direct write), and each finishes on its own.
     ordered: RBTree<u64, Arc<Ordered>>,
+    next_ordered: u64,
     /// Reserved, dirty, not yet allocated blocks: `start block -> end block` (exclusive), disjoint
     /// and never adjacent.
     delalloc: RBTree<u64, u64>,
@@ -120,7 +132,7 @@ pub(crate) struct InodeData {
 impl InodeData {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            io <- new_mutex!(InodeIo { ordered: RBTree::new(), delalloc: RBTree::new(), held: RBTree::new(), next_held: 0 }, "ferrofs_inode_io"),
+            io <- new_mutex!(InodeIo { ordered: RBTree::new(), next_ordered: 0, delalloc: RBTree::new(), held: RBTree::new(), next_held: 0 }, "ferrofs_inode_io"),
             finished <- new_condvar!("ferrofs_ordered_finished"),
             disk_size: AtomicU64::new(0),
             disk_bytes: AtomicU64::new(0),
@@ -157,6 +169,13 @@ fn delalloc_first(io: &mut InodeIo, a: u64, b: u64) -> Option<(u64, u64)> {
 }
 
 impl InodeIo {
+    fn insert_ordered(&mut self, o: Arc<Ordered>) -> Result {
+        let key = self.next_ordered;
+        self.next_ordered += 1;
+        self.ordered.try_create_and_insert(key, o, GFP_KERNEL)?;
+        Ok(())
+    }
+
     /// Adds `a..b` to the delalloc set (merging overlapping and adjacent ranges); the caller
     /// reserved the blocks of it that were not in the set.
     fn delalloc_add(&mut self, a: u64, b: u64) -> Result {
@@ -333,8 +352,8 @@ pub(crate) fn writeback_alloc(inode: &Inode<FerroFs>, st: &mut WritebackState, p
                     return Err(fs_err(sb, e));
                 }
             };
-            let inserted = Ordered::new(acct).and_then(|o| {
-                io.ordered.try_create_and_insert(a * BS, o.clone(), GFP_KERNEL)?;
+            let inserted = Ordered::new(acct, false, false).and_then(|o| {
+                io.insert_ordered(o.clone())?;
                 Ok(o)
             });
             match inserted {
@@ -370,7 +389,7 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
     {
         let _nofs = NoFsScope::enter();
         let mut io = data.io.lock();
-        for o in io.ordered.values() {
+        for o in io.ordered.values().filter(|o| !o.direct) {
             let mut o = o.st.lock();
             let (s, e) = (o.acct.file_off().max(off), o.acct.end().min(end));
             if s >= e || o.done.is_some() {
@@ -387,6 +406,32 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
         // Out of memory drops (so releases) the ioend: its folios end now rather than never.
         let _ = io.held.try_create_and_insert(key, HeldIoend { off, len: info.len, error: info.error, ioend }, GFP_KERNEL);
     }
+    let finished = finish_ready(inode);
+    // Release what no unfinished ordered extent covers any more.
+    let _nofs = NoFsScope::enter();
+    let mut io = data.io.lock();
+    loop {
+        let free = io
+            .held
+            .iter()
+            .find(|(_, h)| !io.ordered.values().any(|o| !o.direct && o.overlaps(h.off, h.off + h.len)))
+            .map(|(&k, _)| k);
+        let Some(k) = free else { break };
+        if let Some(h) = io.held.remove(&k) {
+            h.ioend.release(h.error);
+        }
+    }
+    drop(io);
+    if finished {
+        finished_notify(inode);
+    }
+}
+
+/// Applies the finish of every ordered extent whose accounting is complete (any kind); returns
+/// whether there was one. The caller then calls [`finished_notify`].
+fn finish_ready(inode: &Inode<FerroFs>) -> bool {
+    let sb = inode.sb();
+    let data = inode.data();
     let mut finished = false;
     loop {
         let next = {
@@ -415,7 +460,7 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
         let _nofs = NoFsScope::enter();
         let mut io = data.io.lock();
         if let Some(o) = io.ordered.remove(&key) {
-            if !ok {
+            if !ok && !o.direct {
                 // Every ioend of a failed write reports the error.
                 let (fs, fe) = o.range();
                 for h in io.held.values_mut() {
@@ -426,25 +471,14 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
             }
         }
     }
-    // Release what no unfinished ordered extent covers any more.
-    let _nofs = NoFsScope::enter();
-    let mut io = data.io.lock();
-    loop {
-        let free = io
-            .held
-            .iter()
-            .find(|(_, h)| !io.ordered.values().any(|o| o.overlaps(h.off, h.off + h.len)))
-            .map(|(&k, _)| k);
-        let Some(k) = free else { break };
-        if let Some(h) = io.held.remove(&k) {
-            h.ioend.release(h.error);
-        }
-    }
-    drop(io);
-    if finished {
-        data.map_seq.fetch_add(1, Ordering::AcqRel);
-        data.finished.notify_all();
-    }
+    finished
+}
+
+/// After finishes: mappings taken before are stale, and waiters look again.
+fn finished_notify(inode: &Inode<FerroFs>) {
+    let data = inode.data();
+    data.map_seq.fetch_add(1, Ordering::AcqRel);
+    data.finished.notify_all();
 }
 
 /// Finishes one ordered extent: the tree gets the file extent (or, after an error, nothing; the
@@ -543,4 +577,169 @@ pub(crate) fn wait_range(inode: &Inode<FerroFs>, start: u64, end: u64) {
     while io.ordered.values().any(|o| o.overlaps(start, end)) {
         data.finished.wait(&mut io);
     }
+}
+
+// ---- Direct writes ----
+
+/// A direct write's new blocks for the file range at `pos` (block aligned, at most `len` bytes):
+/// allocated now, under a new ordered extent of their own. Returns the extent, the device byte
+/// address and the bytes (fewer than `len` when free space is fragmented or short).
+///
+/// Waits first for another direct write's unfinished ordered extent in the range (two direct
+/// writes of one range in flight would finish in either order): that needs nothing this task
+/// holds (its completion takes neither the inode lock nor a folio lock). `nowait`: `EAGAIN`
+/// instead of that wait or of a commit to get space back.
+pub(crate) fn dio_alloc(inode: &Inode<FerroFs>, pos: u64, len: u64, nowait: bool, sync: bool) -> Result<(Arc<Ordered>, u64, u64)> {
+    let sb = inode.sb();
+    let data = inode.data();
+    let end = pos.saturating_add(len);
+    let want = len.div_ceil(BS).max(1);
+    let mut committed = false;
+    loop {
+        let _nofs = NoFsScope::enter();
+        let mut io = data.io.lock();
+        while io.ordered.values().any(|o| o.direct && o.overlaps(pos, end)) {
+            if nowait {
+                return Err(code::EAGAIN);
+            }
+            data.finished.wait(&mut io);
+        }
+        let mut t = sb.info().tree.lock();
+        if t.aborted || !t.writable {
+            return Err(code::EROFS);
+        }
+        // The same budget as a buffered write's reservation: what delayed allocation promised
+        // others and the reserve pool stay untouched.
+        let free = t.free_blocks();
+        let avail = free.saturating_sub(t.budget.reserved()).saturating_sub(t.budget.pool());
+        let n = want.min(avail);
+        let got = if n > 0 && t.budget.try_reserve(free, n, ReserveClass::Normal).is_ok() {
+            let r = t.space.as_mut().and_then(|space| space.alloc(n, 1));
+            t.budget.release(n);
+            r
+        } else {
+            None
+        };
+        let Some((start, n)) = got else {
+            drop(t);
+            drop(io);
+            if nowait {
+                return Err(code::EAGAIN);
+            }
+            if committed {
+                return Err(code::ENOSPC);
+            }
+            // The running transaction's frees become usable after its commit.
+            drop(_nofs);
+            crate::transaction::commit(sb)?;
+            committed = true;
+            continue;
+        };
+        let made = OrderedExtent::new(pos, n * BS, start * BS)
+            .map_err(|e| fs_err(sb, e))
+            .and_then(|acct| Ordered::new(acct, true, sync))
+            .and_then(|o| {
+                io.insert_ordered(o.clone())?;
+                Ok(o)
+            });
+        match made {
+            Ok(o) => {
+                drop(t);
+                drop(io);
+                inode.add_bytes(n * BS);
+                return Ok((o, start * BS, n * BS));
+            }
+            Err(e) => {
+                if let Some(space) = t.space.as_mut() {
+                    let _ = space.release(start, n);
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// The part of a direct write's ordered extent from `pos` on, when `pos` lies in its range:
+/// `(device byte address, bytes)` (a retry writes the rest of the extent a faulted pass began).
+pub(crate) fn dio_remainder(o: &Ordered, pos: u64) -> Option<(u64, u64)> {
+    let st = o.st.lock();
+    let (s, e) = (st.acct.file_off(), st.acct.live_end());
+    (st.done.is_none() && s <= pos && pos < e).then(|| (st.acct.disk_start() + (pos - s), e - pos))
+}
+
+/// A pass of direct writes completed: `size` bytes at `pos`, `ok` false if any of its bios
+/// failed. Accounts the bytes against the direct ordered extents there, moves `i_size` up to the
+/// end of what was written (before the finishes, which bound the on-disk size by it), and
+/// applies the finishes this completes. Returns whether one of those extents asked for O_DSYNC.
+pub(crate) fn dio_written(inode: &Inode<FerroFs>, pos: u64, size: u64, ok: bool) -> bool {
+    let sb = inode.sb();
+    let data = inode.data();
+    let end = pos.saturating_add(size);
+    let mut sync = false;
+    {
+        let _nofs = NoFsScope::enter();
+        let io = data.io.lock();
+        for o in io.ordered.values().filter(|o| o.direct) {
+            let mut st = o.st.lock();
+            let (s, e) = (st.acct.file_off().max(pos), st.acct.live_end().min(end));
+            if s >= e || st.done.is_some() {
+                continue;
+            }
+            sync |= o.sync;
+            match st.acct.account(s, e - s, ok) {
+                Ok(Progress::Pending) => {}
+                Ok(Progress::Done(out)) => st.done = Some(out),
+                Err(e) => pr_err!("{}: inode {}: direct write accounting: {e}\n", sb.id(), inode.ino()),
+            }
+        }
+        // Under `io`: concurrent completions of extending writes only ever move it up.
+        if ok && end > inode.size() {
+            inode.set_size(end);
+        }
+    }
+    if finish_ready(inode) {
+        finished_notify(inode);
+    }
+    sync
+}
+
+/// The end of a direct write whose last pass left part of the ordered extent `o` unsubmitted,
+/// from `from` on: that tail is cancelled (no file extent, its blocks freed, no error), so the
+/// extent finishes exactly once, with what was written, and nothing waits for it forever.
+pub(crate) fn dio_cancel_tail(inode: &Inode<FerroFs>, o: &Ordered, from: u64) {
+    let sb = inode.sb();
+    {
+        let _nofs = NoFsScope::enter();
+        let mut st = o.st.lock();
+        if st.done.is_some() {
+            return;
+        }
+        // A fault ends a pass on a page boundary of the buffer, which the alignment rule of
+        // direct writes makes a block boundary. Were it not, the half-written block must not
+        // be kept (its tail would be stale disk contents): fail the extent instead.
+        let at = from.next_multiple_of(BS);
+        let live = st.acct.live_end();
+        let mut r = st.acct.cancel_tail(at.min(live));
+        if at != from && from < live {
+            pr_err!("{}: inode {}: direct write ended inside a block at {from}\n", sb.id(), inode.ino());
+            r = st.acct.account(from, at.min(live) - from, false);
+        }
+        match r {
+            Ok(Progress::Pending) => {}
+            Ok(Progress::Done(out)) => st.done = Some(out),
+            Err(e) => pr_err!("{}: inode {}: cancelling a direct write's tail: {e}\n", sb.id(), inode.ino()),
+        }
+    }
+    if finish_ready(inode) {
+        finished_notify(inode);
+    }
+}
+
+/// Whether an unfinished ordered extent of buffered writeback overlaps bytes `start..end` (a
+/// direct read must not wait for it, see [`crate::dio`]).
+pub(crate) fn buffered_pending(inode: &Inode<FerroFs>, start: u64, end: u64) -> bool {
+    let _nofs = NoFsScope::enter();
+    let io = inode.data().io.lock();
+    let pending = io.ordered.values().any(|o| !o.direct && o.overlaps(start, end));
+    pending
 }

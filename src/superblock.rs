@@ -114,7 +114,7 @@ impl FileSystem for FerroFs {
     type Info = Info;
     type InodeData = crate::ordered::InodeData;
     type Options = Options;
-    type DioData = ();
+    type DioData = crate::dio::DioState;
     type WritebackState = crate::ordered::WritebackState;
 
     fn parse_param(opts: &mut Options, key: &[u8], value: Option<&[u8]>) -> Result {
@@ -157,6 +157,14 @@ impl FileSystem for FerroFs {
 
     fn inode_loaded(inode: &Inode<Self>) {
         crate::inode::loaded(inode)
+    }
+
+    fn read_iter(iocb: &Kiocb<'_, Self>, to: &mut IovIter) -> Result<usize> {
+        crate::dio::read_iter(iocb, to)
+    }
+
+    fn dio_write_end(inode: &Inode<Self>, pos: u64, size: u64, error: Option<Error>, async_iocb: bool) -> Result {
+        crate::dio::written(inode, pos, size, error, async_iocb)
     }
 
     fn write_iter(iocb: &Kiocb<'_, Self>, from: &mut IovIter) -> Result<usize> {
@@ -435,14 +443,16 @@ impl FileSystem for FerroFs {
         pos: u64,
         len: u64,
         flags: IomapFlags,
-        _dio: Option<&mut ()>,
+        dio: Option<&mut crate::dio::DioState>,
     ) -> Result<(Mapping, Option<Mapping>)> {
         match path {
             IoPath::Read if flags.report() => Ok((crate::file::map_report(inode, pos, len)?, None)),
             IoPath::Read => Ok((crate::file::map_blocks(inode, pos, len)?, None)),
             IoPath::BufferedWrite => Ok((crate::aops::write_begin(inode, pos, len, flags)?, None)),
-            // Direct I/O comes with its own path.
-            IoPath::Direct => Err(crate::vfs::eopnotsupp()),
+            IoPath::Direct if flags.write() => {
+                Ok((crate::dio::write_begin(inode, pos, len, flags, dio.ok_or(code::EINVAL)?)?, None))
+            }
+            IoPath::Direct => Ok((crate::dio::read_begin(inode, pos, len, flags)?, None)),
         }
     }
 
@@ -452,12 +462,18 @@ impl FileSystem for FerroFs {
         pos: u64,
         len: u64,
         written: u64,
-        _flags: IomapFlags,
+        flags: IomapFlags,
         map: &Mapping,
-        _dio: Option<&mut ()>,
+        dio: Option<&mut crate::dio::DioState>,
     ) -> Result {
         match path {
             IoPath::BufferedWrite => crate::aops::write_end(inode, pos, len, written, map),
+            IoPath::Direct if flags.write() => {
+                if let Some(st) = dio {
+                    crate::dio::write_end(pos, written, st);
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

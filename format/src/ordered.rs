@@ -118,7 +118,8 @@ impl OrderedExtent {
         pos >= self.file_off && pos - self.file_off < self.len
     }
 
-    fn live_end(&self) -> u64 {
+    /// File offset just past the part not cancelled.
+    pub fn live_end(&self) -> u64 {
         self.file_off + self.len - self.cancelled
     }
 

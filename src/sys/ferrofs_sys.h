@@ -167,4 +167,27 @@ int ferrofs_shim_migrate_folio(struct address_space *mapping, struct folio *dst,
 			       enum migrate_mode mode);
 int ferrofs_shim_file_write_and_wait(struct file *file, loff_t start, loff_t end);
 
+/* Direct I/O. */
+ssize_t ferrofs_shim_dio_rw(struct kiocb *iocb, struct iov_iter *iter, const struct iomap_ops *ops,
+			    const struct iomap_dio_ops *dops, void *private, size_t done_before);
+int ferrofs_shim_kiocb_take_sync(struct kiocb *iocb);
+void ferrofs_shim_kiocb_restore_sync(struct kiocb *iocb, int flags);
+void ferrofs_shim_kiocb_no_caller_comp(struct kiocb *iocb);
+bool ferrofs_shim_kiocb_is_sync(struct kiocb *iocb);
+bool ferrofs_shim_kiocb_dsync(struct kiocb *iocb);
+size_t ferrofs_shim_iov_count(const struct iov_iter *i);
+unsigned long ferrofs_shim_iov_alignment(const struct iov_iter *i);
+size_t ferrofs_shim_iov_fault_in(struct iov_iter *i, size_t n, bool writeable);
+bool ferrofs_shim_inode_nosec(struct inode *inode);
+void ferrofs_shim_inode_lock_shared(struct inode *inode);
+bool ferrofs_shim_inode_trylock_shared(struct inode *inode);
+void ferrofs_shim_inode_unlock_shared(struct inode *inode);
+unsigned int ferrofs_shim_bdev_lbs(struct super_block *sb);
+int ferrofs_shim_flush_invalidate(struct inode *inode, loff_t start, loff_t end);
+ssize_t ferrofs_shim_buffered_read(struct kiocb *iocb, struct iov_iter *to, ssize_t already);
+int ferrofs_shim_getattr_reg(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
+			     u32 request_mask, unsigned int query_flags);
+const int FERROFS_EIOCBQUEUED = EIOCBQUEUED;
+const int FERROFS_ENOTBLK = ENOTBLK;
+
 #endif

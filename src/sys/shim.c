@@ -611,3 +611,132 @@ int ferrofs_shim_migrate_folio(struct address_space *mapping, struct folio *dst,
 	return -EINVAL;
 #endif
 }
+
+/* ---- Direct I/O ---- */
+
+/*
+ * One pass of a direct I/O: __iomap_dio_rw with IOMAP_DIO_PARTIAL and page faults disabled on the
+ * iterator (a fault ends the pass short instead of faulting under our locks), completed here
+ * unless it went asynchronous. Returns the bytes done including done_before, 0 when this pass did
+ * nothing, -EIOCBQUEUED when the completion will report (the iocb is not ours to touch then), or
+ * -errno.
+ */
+ssize_t ferrofs_shim_dio_rw(struct kiocb *iocb, struct iov_iter *iter, const struct iomap_ops *ops,
+			    const struct iomap_dio_ops *dops, void *private, size_t done_before)
+{
+	struct iomap_dio *dio;
+
+	iter->nofault = true;
+	dio = __iomap_dio_rw(iocb, iter, ops, dops, IOMAP_DIO_PARTIAL, private, done_before);
+	iter->nofault = false;
+	if (IS_ERR_OR_NULL(dio))
+		return PTR_ERR_OR_ZERO(dio);
+	return iomap_dio_complete(dio);
+}
+
+/* Clears IOCB_DSYNC and IOCB_SYNC (see dio.rs, step 2); returns the flags it cleared. */
+int ferrofs_shim_kiocb_take_sync(struct kiocb *iocb)
+{
+	int f = iocb->ki_flags & (IOCB_DSYNC | IOCB_SYNC);
+
+	iocb->ki_flags &= ~(IOCB_DSYNC | IOCB_SYNC);
+	return f;
+}
+
+void ferrofs_shim_kiocb_restore_sync(struct kiocb *iocb, int flags)
+{
+	iocb->ki_flags |= flags & (IOCB_DSYNC | IOCB_SYNC);
+}
+
+/* Completion of our direct writes runs on the dio workqueue, never deferred to the caller's task. */
+void ferrofs_shim_kiocb_no_caller_comp(struct kiocb *iocb)
+{
+	iocb->ki_flags &= ~IOCB_DIO_CALLER_COMP;
+}
+
+bool ferrofs_shim_kiocb_is_sync(struct kiocb *iocb)
+{
+	return is_sync_kiocb(iocb);
+}
+
+bool ferrofs_shim_kiocb_dsync(struct kiocb *iocb)
+{
+	return iocb_is_dsync(iocb);
+}
+
+size_t ferrofs_shim_iov_count(const struct iov_iter *i)
+{
+	return iov_iter_count(i);
+}
+
+unsigned long ferrofs_shim_iov_alignment(const struct iov_iter *i)
+{
+	return iov_iter_alignment(i);
+}
+
+size_t ferrofs_shim_iov_fault_in(struct iov_iter *i, size_t n, bool writeable)
+{
+	return writeable ? fault_in_iov_iter_writeable(i, n) : fault_in_iov_iter_readable(i, n);
+}
+
+bool ferrofs_shim_inode_nosec(struct inode *inode)
+{
+	return IS_NOSEC(inode);
+}
+
+void ferrofs_shim_inode_lock_shared(struct inode *inode)
+{
+	inode_lock_shared(inode);
+}
+
+bool ferrofs_shim_inode_trylock_shared(struct inode *inode)
+{
+	return inode_trylock_shared(inode);
+}
+
+void ferrofs_shim_inode_unlock_shared(struct inode *inode)
+{
+	inode_unlock_shared(inode);
+}
+
+unsigned int ferrofs_shim_bdev_lbs(struct super_block *sb)
+{
+	return bdev_logical_block_size(sb->s_bdev);
+}
+
+/* Writes back and waits for start..=end, then drops those clean pages (a buffered fallback). */
+int ferrofs_shim_flush_invalidate(struct inode *inode, loff_t start, loff_t end)
+{
+	int ret = filemap_write_and_wait_range(inode->i_mapping, start, end);
+
+	if (ret)
+		return ret;
+	invalidate_mapping_pages(inode->i_mapping, start >> PAGE_SHIFT, end >> PAGE_SHIFT);
+	return 0;
+}
+
+/* A buffered read of what is left of the request (a direct read's fallback). */
+ssize_t ferrofs_shim_buffered_read(struct kiocb *iocb, struct iov_iter *to, ssize_t already)
+{
+	return filemap_read(iocb, to, already);
+}
+
+/*
+ * getattr of regular files: the generic attributes, and STATX_DIOALIGN. A direct write must be
+ * aligned to the filesystem block in file offset, length and memory (copy-on-write cannot write
+ * part of a block directly, and a fault must end a partial write on a block boundary); anything
+ * else is done through the page cache, so that is the alignment that really goes direct.
+ */
+int ferrofs_shim_getattr_reg(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
+			     u32 request_mask, unsigned int query_flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+
+	generic_fillattr(idmap, request_mask, inode, stat);
+	if (request_mask & STATX_DIOALIGN) {
+		stat->result_mask |= STATX_DIOALIGN;
+		stat->dio_mem_align = i_blocksize(inode);
+		stat->dio_offset_align = i_blocksize(inode);
+	}
+	return 0;
+}

@@ -10,6 +10,16 @@ use crate::sys;
 use core::marker::PhantomData;
 use kernel::error::{to_result, Result};
 
+/// The inode lock held shared; see [`Inode::lock_shared`].
+pub(crate) struct InodeSharedLock<'a, T: FileSystem>(&'a Inode<T>);
+
+impl<T: FileSystem> Drop for InodeSharedLock<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: we took the lock shared in `Inode::lock_shared`.
+        unsafe { sys::ferrofs_shim_inode_unlock_shared(self.0.as_ptr()) };
+    }
+}
+
 /// A read or write request (`struct kiocb`).
 ///
 /// # Invariants
@@ -85,12 +95,124 @@ impl<T: FileSystem> Kiocb<'_, T> {
     }
 }
 
+/// What one pass of a direct I/O did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DioPass {
+    /// Completed: the bytes done so far, the passes before included (0: this pass did nothing).
+    Done(usize),
+    /// Asynchronous: its completion reports the result. The kiocb belongs to that completion now;
+    /// the caller must not touch it again.
+    Queued,
+}
+
+/// The O_DSYNC/O_SYNC flags a direct write took off its kiocb (see [`Kiocb::take_sync`]).
+#[derive(Clone, Copy)]
+pub(crate) struct SyncFlags(i32);
+
+impl SyncFlags {
+    /// Whether the request asked for O_DSYNC or O_SYNC.
+    pub(crate) fn any(self) -> bool {
+        self.0 != 0
+    }
+}
+
+/// Direct I/O on a request.
+impl<T: FileSystem> Kiocb<'_, T> {
+    /// Whether the request must be durable when it completes (O_DSYNC/O_SYNC of the file or
+    /// `RWF_DSYNC`/`RWF_SYNC`).
+    pub(crate) fn dsync(&self) -> bool {
+        // SAFETY: valid kiocb (type invariant).
+        unsafe { sys::ferrofs_shim_kiocb_dsync(self.0) }
+    }
+
+    /// Clears `IOCB_DSYNC`/`IOCB_SYNC` (iomap's completion would otherwise call
+    /// `generic_write_sync`, our fsync, which takes the inode lock the writer holds) and
+    /// `IOCB_DIO_CALLER_COMP` (our completion runs on the dio workqueue). Returns what it cleared.
+    pub(crate) fn take_sync(&self) -> SyncFlags {
+        // SAFETY: valid kiocb (type invariant); we are its submitter, nothing else looks at it.
+        unsafe {
+            sys::ferrofs_shim_kiocb_no_caller_comp(self.0);
+            SyncFlags(sys::ferrofs_shim_kiocb_take_sync(self.0))
+        }
+    }
+
+    /// Puts back what [`Self::take_sync`] cleared. Only while the request is still ours (never
+    /// after a [`DioPass::Queued`] pass).
+    pub(crate) fn restore_sync(&self, f: SyncFlags) {
+        // SAFETY: valid kiocb, still owned by this call (the caller's contract).
+        unsafe { sys::ferrofs_shim_kiocb_restore_sync(self.0, f.0) };
+    }
+
+    /// One pass of a direct write of `from` at the request's position with page faults disabled
+    /// (`__iomap_dio_rw` with `IOMAP_DIO_PARTIAL`, completed unless asynchronous), through the
+    /// direct iomap table with `data` as the per-write state its callbacks get. `done_before`
+    /// is what the passes before did. Callers hold the inode lock.
+    pub(crate) fn dio_write(&self, from: &mut IovIter, done_before: usize, data: &mut T::DioData) -> Result<DioPass> {
+        self.dio_rw(from, done_before, data, &IomapTables::<T>::DIO_WRITE_OPS)
+    }
+
+    /// One pass of a direct read into `to`, as [`Self::dio_write`].
+    pub(crate) fn dio_read(&self, to: &mut IovIter, done_before: usize, data: &mut T::DioData) -> Result<DioPass> {
+        self.dio_rw(to, done_before, data, &IomapTables::<T>::DIO_READ_OPS)
+    }
+
+    fn dio_rw(&self, it: &mut IovIter, done_before: usize, data: &mut T::DioData, dops: &'static sys::iomap_dio_ops) -> Result<DioPass> {
+        let private: *mut T::DioData = data;
+        // SAFETY: valid kiocb and iterator of the call in progress; the tables are static. iomap
+        // uses `private` only while submitting (iomap_begin, iomap_end, submit_io), all before it
+        // returns, so the borrow outlives every use, an asynchronous completion included.
+        let n = unsafe {
+            sys::ferrofs_shim_dio_rw(self.0, it.0, &IomapTables::<T>::DIRECT, dops, private.cast(), done_before)
+        };
+        if n == -(sys::FERROFS_EIOCBQUEUED as isize) {
+            return Ok(DioPass::Queued);
+        }
+        if n < 0 {
+            return Err(kernel::error::Error::from_errno(n as i32));
+        }
+        Ok(DioPass::Done(n as usize))
+    }
+
+    /// A buffered read into `to` from the request's position (`filemap_read`), `already` bytes
+    /// having been read before (they are in the result). Advances the position.
+    pub(crate) fn buffered_read(&self, to: &mut IovIter, already: usize) -> Result<usize> {
+        // SAFETY: valid kiocb and iterator of the call in progress.
+        let n = unsafe { sys::ferrofs_shim_buffered_read(self.0, to.0, already as isize) };
+        if n < 0 {
+            return Err(kernel::error::Error::from_errno(n as i32));
+        }
+        Ok(n as usize)
+    }
+}
+
 /// The data of a request (`struct iov_iter`).
 ///
 /// # Invariants
 ///
 /// `0` is the iterator of a `read_iter`/`write_iter` call in progress.
 pub(crate) struct IovIter(pub(super) *mut sys::iov_iter);
+
+impl IovIter {
+    /// Bytes left.
+    pub(crate) fn count(&self) -> usize {
+        // SAFETY: valid iterator (type invariant).
+        unsafe { sys::ferrofs_shim_iov_count(self.0) }
+    }
+
+    /// The OR of every segment's address and length (`iov_iter_alignment`).
+    pub(crate) fn alignment(&self) -> u64 {
+        // SAFETY: valid iterator (type invariant).
+        unsafe { sys::ferrofs_shim_iov_alignment(self.0) as u64 }
+    }
+
+    /// Faults in up to `n` bytes of the user buffer for reading (a write's source) or writing (a
+    /// read's destination); returns how many could not be.
+    pub(crate) fn fault_in(&mut self, n: usize, writeable: bool) -> usize {
+        // SAFETY: valid iterator (type invariant); faulting in may sleep, the caller holds no
+        // spinlock (process context of a read/write call).
+        unsafe { sys::ferrofs_shim_iov_fault_in(self.0, n, writeable) }
+    }
+}
 
 
 /// The file of an `fsync` call.
@@ -140,6 +262,39 @@ impl<T: FileSystem> Inode<T> {
                 &IomapTables::<T>::BUFFERED_WRITE,
             )
         })
+    }
+
+    /// `IS_NOSEC`: no set-id bits or security attributes for a write to remove (checked again
+    /// under the lock).
+    pub(crate) fn nosec(&self) -> bool {
+        // SAFETY: valid inode.
+        unsafe { sys::ferrofs_shim_inode_nosec(self.as_ptr()) }
+    }
+
+    /// Takes the inode lock shared until the guard drops; `try_only` (`IOCB_NOWAIT`) gives up
+    /// instead of waiting.
+    pub(crate) fn lock_shared(&self, try_only: bool) -> Option<InodeSharedLock<'_, T>> {
+        if try_only {
+            // SAFETY: valid inode; on success the guard unlocks it.
+            return unsafe { sys::ferrofs_shim_inode_trylock_shared(self.as_ptr()) }.then_some(InodeSharedLock(self));
+        }
+        // SAFETY: valid inode; paired with the unlock in the guard's Drop.
+        unsafe { sys::ferrofs_shim_inode_lock_shared(self.as_ptr()) };
+        Some(InodeSharedLock(self))
+    }
+
+    /// The device's logical block size: the smallest direct I/O it takes.
+    pub(crate) fn dev_block_size(&self) -> u64 {
+        // SAFETY: the superblock of a mounted inode has its device.
+        unsafe { sys::ferrofs_shim_bdev_lbs(self.sb().as_ptr()) as u64 }
+    }
+
+    /// Writes back `start..=end`, waits for it and drops those pages from the page cache (a
+    /// direct write finished through the page cache: the next direct read must see it).
+    pub(crate) fn flush_invalidate(&self, start: u64, end: u64) -> Result {
+        let (s, e) = (start.min(i64::MAX as u64) as i64, end.min(i64::MAX as u64) as i64);
+        // SAFETY: valid inode.
+        to_result(unsafe { sys::ferrofs_shim_flush_invalidate(self.as_ptr(), s, e) })
     }
 
     /// Waits for direct I/O in flight (`inode_dio_wait`).

@@ -204,6 +204,20 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     ) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
+    /// Optional: `read_iter` of a regular file (without it, the page cache's
+    /// `generic_file_read_iter`).
+    fn read_iter(_iocb: &Kiocb<'_, Self>, _to: &mut IovIter) -> Result<usize> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional (it enables `O_DIRECT`): one pass of a direct write completed, `size` bytes at
+    /// `pos` submitted, `error` the first error of its bios. Runs in process context, never in
+    /// interrupt context: in the writer's task after it waited (a synchronous request), or on the
+    /// superblock's dio workqueue or the submitting task (`async_iocb`: `io_submit`, io_uring),
+    /// where the writer may or may not still hold the inode lock, so it must not take it.
+    /// Returns the error the write reports.
+    fn dio_write_end(_inode: &Inode<Self>, _pos: u64, _size: u64, _error: Option<Error>, _async_iocb: bool) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
     /// Optional: submits a direct I/O bio (attaching the filesystem's completion tracking first).
     fn dio_submit_io(_inode: &Inode<Self>, _bio: Bio, _file_offset: u64, _dio: Option<&mut Self::DioData>) {
         kernel::build_error(VTABLE_DEFAULT_ERROR)

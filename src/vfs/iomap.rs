@@ -179,7 +179,6 @@ impl<T: FileSystem> IomapTables<T> {
         iomap_begin: Some(iomap_begin::<T, 1>),
         iomap_end: if T::HAS_IOMAP_END { Some(iomap_end::<T, 1>) } else { None },
     };
-    #[allow(dead_code)]
     pub(crate) const DIRECT: sys::iomap_ops = sys::iomap_ops {
         iomap_begin: Some(iomap_begin::<T, 2>),
         iomap_end: if T::HAS_IOMAP_END { Some(iomap_end::<T, 2>) } else { None },
@@ -196,8 +195,15 @@ impl<T: FileSystem> IomapTables<T> {
         prepare_ioend: Some(wb_prepare_ioend::<T>),
         discard_folio: None,
     };
-    #[allow(dead_code)]
-    pub(crate) const DIO_OPS: sys::iomap_dio_ops = sys::iomap_dio_ops {
+    /// Direct writes: their completion goes to [`FileSystem::dio_write_end`].
+    pub(crate) const DIO_WRITE_OPS: sys::iomap_dio_ops = sys::iomap_dio_ops {
+        end_io: if T::HAS_DIO_WRITE_END { Some(dio_write_end_io::<T>) } else { None },
+        submit_io: if T::HAS_DIO_SUBMIT_IO { Some(dio_submit_io::<T>) } else { None },
+        bio_set: core::ptr::null_mut(),
+    };
+    /// Direct reads: iomap completes them inline (in the bio's completion, interrupt context
+    /// included), so there is no filesystem callback.
+    pub(crate) const DIO_READ_OPS: sys::iomap_dio_ops = sys::iomap_dio_ops {
         end_io: None,
         submit_io: if T::HAS_DIO_SUBMIT_IO { Some(dio_submit_io::<T>) } else { None },
         bio_set: core::ptr::null_mut(),
@@ -288,6 +294,32 @@ unsafe extern "C" fn iomap_end<T: FileSystem, const P: u8>(
     let m = Mapping::from_c(iomap);
     let r = T::iomap_end(inode, path, pos.max(0) as u64, length.max(0) as u64, written.max(0) as u64, IomapFlags(flags), &m, dio);
     super::to_c(r)
+}
+
+/// The `iomap_dio_ops.end_io` callback of direct writes.
+///
+/// # Safety
+///
+/// Only iomap's `iomap_dio_complete` calls this, through [`IomapTables::DIO_WRITE_OPS`], for a
+/// direct write on a regular file of ours whose kiocb is valid until the call returns. Direct
+/// writes never complete inline in the bio's completion: iomap sets `IOMAP_DIO_INLINE_COMP` for
+/// reads only, and our write path clears `IOCB_DIO_CALLER_COMP`; so this runs in process context.
+unsafe extern "C" fn dio_write_end_io<T: FileSystem>(
+    iocb: *mut sys::kiocb,
+    size: isize,
+    error: core::ffi::c_int,
+    _flags: c_uint,
+) -> core::ffi::c_int {
+    // SAFETY: see the function's safety section; the file pins its inode.
+    let (inode, pos, async_iocb) = unsafe {
+        (
+            Inode::<T>::from_raw(sys::ferrofs_shim_kiocb_inode(iocb)),
+            sys::ferrofs_shim_kiocb_pos(iocb).max(0) as u64,
+            !sys::ferrofs_shim_kiocb_is_sync(iocb),
+        )
+    };
+    let err = (error < 0).then(|| kernel::error::Error::from_errno(error));
+    super::to_c(T::dio_write_end(inode, pos, size.max(0) as u64, err, async_iocb))
 }
 
 /// The `iomap_dio_ops.submit_io` callback.

@@ -60,7 +60,4 @@ pub(crate) fn crc32c(crc: u32, data: &[u8]) -> u32 {
     unsafe { crate::sys::ferrofs_shim_crc32c(crc, data.as_ptr().cast(), data.len()) }
 }
 
-/// `EOPNOTSUPP`.
-pub(crate) fn eopnotsupp() -> Error {
-    Error::from_errno(-95)
-}
+

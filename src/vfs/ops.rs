@@ -78,13 +78,14 @@ impl<T: FileSystem> Tables<T> {
     };
     pub(crate) const REG_INODE_OPS: sys::inode_operations = sys::inode_operations {
         fiemap: Some(fiemap::<T>),
+        getattr: if T::HAS_DIO_WRITE_END { Some(sys::ferrofs_shim_getattr_reg) } else { None },
         setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const REG_FILE_OPS: sys::file_operations = sys::file_operations {
         llseek: Some(llseek::<T>),
-        read_iter: Some(sys::generic_file_read_iter),
+        read_iter: if T::HAS_READ_ITER { Some(read_iter::<T>) } else { Some(sys::generic_file_read_iter) },
         write_iter: if T::HAS_WRITE_ITER { Some(write_iter::<T>) } else { None },
         mmap: if T::HAS_WRITE_ITER { Some(mmap::<T>) } else { Some(sys::generic_file_readonly_mmap) },
         splice_read: Some(sys::filemap_splice_read),
@@ -120,6 +121,9 @@ impl<T: FileSystem> Tables<T> {
             migrate_folio: Some(sys::ferrofs_shim_migrate_folio),
             is_partially_uptodate: Some(sys::iomap_is_partially_uptodate),
             error_remove_folio: Some(sys::generic_error_remove_folio),
+            // Never called (our read_iter and write_iter do direct I/O through iomap); its
+            // presence is what lets open(2) and fcntl(2) accept O_DIRECT.
+            direct_IO: if T::HAS_DIO_WRITE_END { Some(sys::noop_direct_IO) } else { None },
             ..zeroed()
         }
     } else {
@@ -225,6 +229,21 @@ unsafe extern "C" fn write_iter<T: FileSystem>(iocb: *mut sys::kiocb, from: *mut
     let k = Kiocb::<T>(iocb, PhantomData);
     let mut it = IovIter(from);
     match T::write_iter(&k, &mut it) {
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// The `file_operations.read_iter` callback of regular files.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a read request on an open regular file of ours, valid for the
+/// duration of the call.
+unsafe extern "C" fn read_iter<T: FileSystem>(iocb: *mut sys::kiocb, to: *mut sys::iov_iter) -> isize {
+    let k = Kiocb::<T>(iocb, PhantomData);
+    let mut it = IovIter(to);
+    match T::read_iter(&k, &mut it) {
         Ok(n) => n as isize,
         Err(e) => e.to_errno() as isize,
     }

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Direct I/O: `O_DIRECT` reads and writes through iomap's `__iomap_dio_rw`.
+//!
+//! Every direct write is copy-on-write like a buffered one: its mapping hands iomap freshly
+//! allocated blocks under an ordered extent of their own, and the ordered extent's finish (in the
+//! write's completion) puts them in the tree. Read [`write_iter`] top to bottom: each step is
+//! named, and says which failure of a real filesystem it prevents (the threads are in the
+//! project's reading list; the lock order is in `docs/LOCKING.md`).
+//!
+//! Rules every step relies on:
+//! * Nothing on the completion side of a direct write takes the inode lock or a folio lock: the
+//!   finish takes the inode's I/O lock, the ordered extent's lock and the tree lock. So a task
+//!   holding the inode lock may wait for a direct write's ordered extent (another direct write
+//!   of the range, truncate in `inode_dio_wait`, fsync).
+//! * Buffered reads and page faults never wait for an ordered extent. So a direct write whose
+//!   source buffer is a mapping of the same file can fault that buffer in while its own ordered
+//!   extent is unfinished.
+//! * A direct read never waits for an ordered extent at all (see [`read_iter`]).
+
+use crate::aops;
+use crate::format;
+use crate::ordered::{self, Ordered};
+use crate::superblock::FerroFs;
+use crate::vfs::file::{DioPass, InodeSharedLock, IovIter, Kiocb};
+use crate::vfs::inode::{Inode, InodeLock};
+use crate::vfs::iomap::{IomapFlags, MapKind, Mapping};
+use core::sync::atomic::Ordering;
+use kernel::error::{code, Error, Result};
+use kernel::sync::Arc;
+
+const BS: u64 = format::BLOCK_SIZE_U64;
+
+/// The state of one direct I/O request across its passes (iomap's `private`).
+#[derive(Default)]
+pub(crate) struct DioState {
+    /// The ordered extent of the mapping a pass stopped in (a fault of the user buffer ended the
+    /// pass short), and the file offset where its unsubmitted part begins. The retry's mapping
+    /// continues in it; whatever is left unsubmitted at the end of the write is cancelled. So
+    /// one extent, finished once, holds what the passes wrote.
+    cached: Option<(Arc<Ordered>, u64)>,
+    /// The write asked for O_DSYNC/O_SYNC (its ordered extents say so to the completion of an
+    /// asynchronous request).
+    sync: bool,
+}
+
+/// The inode lock as a direct write holds it.
+enum Held<'a> {
+    Shared(#[allow(dead_code)] InodeSharedLock<'a, FerroFs>),
+    Exclusive(#[allow(dead_code)] InodeLock<'a, FerroFs>),
+}
+
+/// Whether a direct write of `count` bytes at `pos` from a buffer with alignment `mem` can go to
+/// the device as it is: file offset, length and memory all block aligned. Copy-on-write cannot
+/// write part of a block directly (the rest of the block would have to be copied), and with a
+/// block-aligned buffer a fault ends a pass on a block boundary.
+fn write_aligned(pos: u64, count: u64, mem: u64) -> bool {
+    (pos | count | mem) % BS == 0
+}
+
+fn is(e: &Error, c: Error) -> bool {
+    e.to_errno() == c.to_errno()
+}
+
+/// `write_iter` with `IOCB_DIRECT`.
+pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Result<usize> {
+    let inode = iocb.inode();
+    let nowait = iocb.nowait();
+
+    // Step 1: the inode lock. Shared for a write inside i_size that removes no privileges
+    // (many direct writers of one file in parallel), exclusive otherwise; both conditions are
+    // checked again under the lock. `IOCB_NOWAIT` only tries. Holding it across the passes keeps
+    // truncate out while we fault pages in between them.
+    let mut shared = iocb.pos().saturating_add(from.count() as u64) <= inode.size() && inode.nosec();
+    let held = loop {
+        let held = if shared {
+            Held::Shared(inode.lock_shared(nowait).ok_or(code::EAGAIN)?)
+        } else {
+            Held::Exclusive(if nowait { inode.try_lock().ok_or(code::EAGAIN)? } else { inode.lock() })
+        };
+        if shared && !inode.nosec() {
+            shared = false;
+            continue;
+        }
+        if iocb.write_checks(from)? == 0 {
+            return Ok(0);
+        }
+        // O_APPEND moved the position, or the file shrank before we got the lock.
+        if shared && iocb.pos().saturating_add(from.count() as u64) > inode.size() {
+            shared = false;
+            continue;
+        }
+        break held;
+    };
+    iocb.modified()?;
+    let (pos, old_size) = (iocb.pos(), inode.size());
+
+    // Step 5, decided up front: a write that cannot go direct is done through the page cache.
+    if !write_aligned(pos, from.count() as u64, from.alignment()) {
+        drop(held);
+        return write_buffered_rest(iocb, from, 0, iocb.dsync());
+    }
+    if pos > old_size {
+        // Exclusive here (the write is past the end): the old last block's tail reads as zeros.
+        aops::zero_eof_tail(inode, old_size, pos)?;
+    }
+
+    // Step 2: no O_DSYNC inside iomap. Its completion would call generic_write_sync(), that is
+    // our fsync, which takes the inode lock this task holds: a self-deadlock (seed 000, the
+    // btrfs O_DSYNC deadlock). The sync is done in step 6, after the unlock; an asynchronous
+    // request gets it from its completion (`write_end`), which does not take the inode lock.
+    let sync = iocb.take_sync();
+    let mut st = DioState { cached: None, sync: sync.any() };
+
+    // Steps 3 and 4: passes of `__iomap_dio_rw` with page faults disabled. A pass that faults
+    // ends short (EFAULT, or a short count) instead of faulting while iomap holds our mapping:
+    // the user buffer may be a mapping of this very file (generic/708), whose fault would need
+    // the range this write is in the middle of. We fault the rest in between passes, holding no
+    // mapping, and go on where the pass stopped.
+    let mut written = 0usize;
+    let mut prev_left = 0usize;
+    let mut queued = false;
+    let mut fallback = false;
+    let mut err: Option<Error> = None;
+    loop {
+        match iocb.dio_write(from, written, &mut st) {
+            Ok(DioPass::Queued) => {
+                // Asynchronous: the completion reports, the kiocb is not ours any more.
+                queued = true;
+                break;
+            }
+            Ok(DioPass::Done(n)) => written = written.max(n),
+            Err(e) if is(&e, code::EFAULT) => {}
+            // The page cache of the range could not be invalidated: go through it.
+            Err(e) if is(&e, Error::from_errno(-crate::sys::FERROFS_ENOTBLK)) => {
+                fallback = true;
+                break;
+            }
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+        let left = from.count();
+        if left == 0 {
+            break;
+        }
+        // No progress since the last fault-in: the buffer is a mapping of the range being
+        // written (iomap invalidated it before faulting it in) or cannot be faulted in. The
+        // rest goes through the page cache (step 5) instead of looping.
+        if left == prev_left {
+            fallback = true;
+            break;
+        }
+        // The cached ordered extent stays cached here: nothing that waits for an ordered
+        // extent holds what this fault-in needs (see the module's rules).
+        from.fault_in(left, false);
+        prev_left = left;
+    }
+    // Step 4, the end: the cached extent's never-submitted tail is cancelled: its blocks are
+    // freed, no file extent is inserted, and it is not an I/O error. The extent finishes exactly
+    // once, with what was written: a fault mid-write never leaves a range reading back as zeros
+    // (seed 001, the btrfs partial-write corruption), and every exit of the loop lands here, so
+    // no ordered extent waits forever for bytes nobody will write (the first version of that
+    // fix hung generic/250 and 276 on dm-error).
+    if let Some((o, next)) = st.cached.take() {
+        ordered::dio_cancel_tail(inode, &o, next);
+    }
+    if let Some(e) = err {
+        // A failed pass extended nothing; an earlier one of this write may have, with data
+        // that the failure then discarded: i_size never covers more than what was written.
+        if matches!(held, Held::Exclusive(_)) && inode.size() > old_size {
+            inode.set_size(old_size.max(inode.data().disk_size.load(Ordering::Acquire)));
+        }
+        drop(held);
+        if !queued {
+            iocb.restore_sync(sync);
+        }
+        return Err(e);
+    }
+    drop(held);
+    if queued {
+        return Err(Error::from_errno(-crate::sys::FERROFS_EIOCBQUEUED));
+    }
+    iocb.restore_sync(sync);
+
+    if fallback || from.count() > 0 {
+        if nowait {
+            // Buffered I/O and its flush would block.
+            return if written > 0 { Ok(written) } else { Err(code::EAGAIN) };
+        }
+        return write_buffered_rest(iocb, from, written, sync.any());
+    }
+    // Step 6: O_DSYNC for exactly the bytes written, without the inode lock.
+    if sync.any() && written > 0 {
+        return iocb.write_sync(written);
+    }
+    Ok(written)
+}
+
+/// Step 5: what the direct passes did not write goes through the page cache (seed 004: gfs2
+/// finishes short direct writes this way; generic/240 expects a whole write or an error). Then
+/// the range is written back and dropped from the page cache, so the next direct read finds it
+/// on disk. Returns all bytes written, `done` included, synced when `sync`.
+fn write_buffered_rest(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter, done: usize, sync: bool) -> Result<usize> {
+    let inode = iocb.inode();
+    if iocb.nowait() {
+        return if done > 0 { Ok(done) } else { Err(code::EAGAIN) };
+    }
+    let n = match aops::buffered_write(iocb, from) {
+        Ok(n) => n,
+        Err(_) if done > 0 => return Ok(done),
+        Err(e) => return Err(e),
+    };
+    if n > 0 {
+        let end = iocb.pos();
+        inode.flush_invalidate(end.saturating_sub(n as u64), end.saturating_sub(1))?;
+    }
+    let total = done.saturating_add(n);
+    if sync && total > 0 {
+        return iocb.write_sync(total);
+    }
+    Ok(total)
+}
+
+/// The direct write path's mapping at `pos`: the rest of the cached ordered extent when a pass
+/// resumes in it, otherwise new blocks under a new ordered extent.
+pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags, st: &mut DioState) -> Result<Mapping> {
+    if let Some((o, next)) = st.cached.take() {
+        if next == pos {
+            if let Some((addr, n)) = ordered::dio_remainder(&o, pos) {
+                st.cached = Some((o, next));
+                return Ok(new_blocks(pos, n.min(len), addr));
+            }
+        }
+        // A pass always resumes where the one before stopped; should it not, the old extent's
+        // tail is finished before anything else.
+        ordered::dio_cancel_tail(inode, &o, next);
+    }
+    if pos % BS != 0 || len == 0 {
+        return Err(code::EINVAL);
+    }
+    let (o, addr, n) = ordered::dio_alloc(inode, pos, len, flags.nowait(), st.sync)?;
+    st.cached = Some((o, pos));
+    Ok(new_blocks(pos, n.min(len), addr))
+}
+
+fn new_blocks(pos: u64, len: u64, addr: u64) -> Mapping {
+    let mut m = Mapping::new(MapKind::Mapped(addr), pos, len);
+    m.new = true;
+    m
+}
+
+/// After a direct write's mapping: `written` of its `len` bytes were submitted. The extent stays
+/// cached while part of it is unsubmitted (a retry continues in it, or the end cancels it).
+pub(crate) fn write_end(pos: u64, written: u64, st: &mut DioState) {
+    if let Some((o, next)) = st.cached.take() {
+        let next = next.max(pos.saturating_add(written));
+        if ordered::dio_remainder(&o, next).is_some() {
+            st.cached = Some((o, next));
+        }
+    }
+}
+
+/// A direct write's pass completed (iomap's `end_io`, process context, the inode lock maybe
+/// held by the writer): the written bytes finish their ordered extents. An asynchronous
+/// O_DSYNC request is made durable here, before its completion is reported: a commit, which
+/// flushes the device cache with the tree, and not our fsync, which would take the inode lock
+/// (the writer may hold it, and truncate holds it while `inode_dio_wait` waits for us).
+pub(crate) fn written(inode: &Inode<FerroFs>, pos: u64, size: u64, error: Option<Error>, async_iocb: bool) -> Result {
+    let sync = size > 0 && ordered::dio_written(inode, pos, size, error.is_none());
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if sync && async_iocb {
+        crate::transaction::commit(inode.sb())?;
+    }
+    Ok(())
+}
+
+/// `read_iter` of a regular file. Direct reads go through iomap with page faults disabled (the
+/// same fault-in and retry as writes; the destination may be a mapping of this file), under the
+/// shared inode lock; reads iomap cannot do directly (misaligned for the device) and what a
+/// fallback leaves go through the page cache.
+pub(crate) fn read_iter(iocb: &Kiocb<'_, FerroFs>, to: &mut IovIter) -> Result<usize> {
+    if !iocb.direct() {
+        return iocb.buffered_read(to, 0);
+    }
+    let inode = iocb.inode();
+    let count = to.count() as u64;
+    if count == 0 {
+        return Ok(0);
+    }
+    if (iocb.pos() | count | to.alignment()) % inode.dev_block_size().max(1) != 0 {
+        return iocb.buffered_read(to, 0);
+    }
+    let mut done = 0usize;
+    let mut prev_left = 0usize;
+    {
+        let _held = inode.lock_shared(iocb.nowait()).ok_or(code::EAGAIN)?;
+        let mut st = DioState::default();
+        loop {
+            match iocb.dio_read(to, done, &mut st) {
+                Ok(DioPass::Queued) => return Err(Error::from_errno(-crate::sys::FERROFS_EIOCBQUEUED)),
+                Ok(DioPass::Done(n)) => done = done.max(n),
+                Err(e) if is(&e, code::EFAULT) => {}
+                Err(e) => return Err(e),
+            }
+            let left = to.count();
+            if left == 0 || iocb.pos() >= inode.size() {
+                return Ok(done);
+            }
+            // No progress: a buffered write's ordered extent is in the way (see `read_begin`),
+            // or the buffer cannot be faulted in. The page cache does the rest.
+            if left == prev_left {
+                break;
+            }
+            to.fault_in(left, true);
+            prev_left = left;
+        }
+    }
+    if iocb.nowait() {
+        return if done > 0 { Ok(done) } else { Err(code::EAGAIN) };
+    }
+    iocb.buffered_read(to, done)
+}
+
+/// The direct read path's mapping at `pos`. iomap flushed and waited for the range's dirty page
+/// cache before the first mapping, so a buffered write's ordered extent found here is a newer
+/// write racing this read. We do not wait for it: its completion needs its writeback to get
+/// folio locks, and a task writing that range may hold a folio lock while it waits for
+/// something of ours (seed 003, the btrfs deadlock between direct reads and buffered writes).
+/// The read stops here (`ENOTBLK`) and the page cache, which holds that newer data, serves the
+/// rest.
+pub(crate) fn read_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags) -> Result<Mapping> {
+    let m = crate::file::map_blocks(inode, pos, len)?;
+    if ordered::buffered_pending(inode, pos, m.offset.saturating_add(m.length)) {
+        return Err(if flags.nowait() { code::EAGAIN } else { Error::from_errno(-crate::sys::FERROFS_ENOTBLK) });
+    }
+    Ok(m)
+}

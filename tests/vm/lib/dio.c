@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Direct I/O scenarios for the VM tests (no libaio: raw io_setup/io_submit).
+ *
+ *   dio mmapcopy SRC DST MODE    MODE first: mmap SRC, touch only its first page, O_DIRECT write
+ *                                the mapping to DST (generic/708: the write faults part-way);
+ *                                holes: the same with the middle pages' mappings replaced by
+ *                                fresh ones (not present: faults mid-write again); then compares
+ *                                DST with SRC. Both files have the same size (a multiple of 4k).
+ *   dio selfcopy FILE            O_DIRECT write of FILE's first half from a mapping of that same
+ *                                range (the buffer is the destination): contents unchanged.
+ *   dio crosscopy FILE           O_DIRECT write of FILE's second half from a mapping of its first
+ *                                half (same file, other range): the halves are then equal.
+ *   dio dsync FILE MODE          O_DIRECT writes of 1 MiB (0xd1) that must be durable when they
+ *                                return or complete: MODE odsync (O_DSYNC open), rwf (RWF_DSYNC),
+ *                                aio (io_submit on an O_DSYNC fd, several in flight), aio-rwf
+ *                                (io_submit with RWF_DSYNC). Prints nothing; exit 0 when every
+ *                                write reported its full size.
+ *   dio aio240 FILE              generic/240's shape: two threads, each io_submit-ing 4 KiB
+ *                                O_DIRECT writes at 512-byte-misaligned offsets into a sparse
+ *                                file; then checks every byte (no zeroed portions).
+ *   dio statx FILE               prints "mem OFFSET" of STATX_DIOALIGN.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define MiB (1024 * 1024)
+
+static void die(const char *m)
+{
+	perror(m);
+	exit(1);
+}
+
+static void check_full(ssize_t n, size_t want, const char *what)
+{
+	if (n < 0)
+		die(what);
+	if ((size_t)n != want) {
+		fprintf(stderr, "%s: short write %zd of %zu\n", what, n, want);
+		exit(1);
+	}
+}
+
+static int same(int a, int b, off_t off_a, off_t off_b, size_t len)
+{
+	char *x = malloc(len), *y = malloc(len);
+
+	if (!x || !y)
+		die("malloc");
+	if (pread(a, x, len, off_a) != (ssize_t)len || pread(b, y, len, off_b) != (ssize_t)len)
+		die("pread");
+	for (size_t i = 0; i < len; i++)
+		if (x[i] != y[i]) {
+			fprintf(stderr, "differ at byte %zu: %02x != %02x\n", i, (unsigned char)x[i],
+				(unsigned char)y[i]);
+			return 0;
+		}
+	free(x);
+	free(y);
+	return 1;
+}
+
+static int mmapcopy(const char *src, const char *dst, const char *mode)
+{
+	int s = open(src, O_RDONLY), d = open(dst, O_WRONLY | O_CREAT | O_DIRECT, 0644);
+	struct stat st;
+	char *m;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	if (s < 0 || d < 0 || fstat(s, &st))
+		die("open");
+	m = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, s, 0);
+	if (m == MAP_FAILED)
+		die("mmap");
+	(void)*(volatile char *)m; /* only the first page is present */
+	if (!strcmp(mode, "holes")) {
+		/* The middle pages: fresh mappings of the same file pages, nothing present. */
+		size_t mid = (st.st_size / 2) & ~(pg - 1);
+		for (size_t i = 0; i < st.st_size; i += pg)
+			(void)*(volatile char *)(m + i);
+		if (mmap(m + mid - 4 * pg, 8 * pg, PROT_READ, MAP_SHARED | MAP_FIXED, s, mid - 4 * pg) == MAP_FAILED)
+			die("mmap fixed");
+	}
+	check_full(pwrite(d, m, st.st_size, 0), st.st_size, "pwrite O_DIRECT from mmap");
+	close(d);
+	d = open(dst, O_RDONLY);
+	return same(s, d, 0, 0, st.st_size) ? 0 : 1;
+}
+
+static int selfcopy(const char *f, int cross)
+{
+	int fd = open(f, O_RDWR | O_DIRECT), ro = open(f, O_RDONLY);
+	struct stat st;
+	char *m, *before;
+	size_t half;
+
+	if (fd < 0 || ro < 0 || fstat(fd, &st))
+		die("open");
+	half = st.st_size / 2;
+	before = malloc(half);
+	if (!before || pread(ro, before, half, 0) != (ssize_t)half)
+		die("pread");
+	m = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, ro, 0);
+	if (m == MAP_FAILED)
+		die("mmap");
+	check_full(pwrite(fd, m, half, cross ? half : 0), half, "pwrite O_DIRECT from a mapping of the file");
+	if (cross)
+		return same(ro, ro, 0, half, half) ? 0 : 1;
+	{
+		char *now = malloc(half);
+		if (!now || pread(ro, now, half, 0) != (ssize_t)half)
+			die("pread");
+		if (memcmp(now, before, half)) {
+			fprintf(stderr, "the range changed\n");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static long io_setup_(unsigned n, aio_context_t *c) { return syscall(SYS_io_setup, n, c); }
+static long io_submit_(aio_context_t c, long n, struct iocb **v) { return syscall(SYS_io_submit, c, n, v); }
+static long io_getevents_(aio_context_t c, long min, long max, struct io_event *e)
+{
+	return syscall(SYS_io_getevents, c, min, max, e, NULL);
+}
+
+/* Submits nr writes of len bytes from buf at offsets off[i] on fd, waits for all; returns 0 when
+ * every one completed with its full size. */
+static int aio_writes(int fd, char **bufs, const off_t *off, int nr, size_t len, int rwflags)
+{
+	aio_context_t ctx = 0;
+	struct iocb cbs[64], *v[64];
+	struct io_event ev[64];
+	int done = 0;
+
+	if (nr > 64 || io_setup_(nr, &ctx))
+		die("io_setup");
+	for (int i = 0; i < nr; i++) {
+		memset(&cbs[i], 0, sizeof(cbs[i]));
+		cbs[i].aio_fildes = fd;
+		cbs[i].aio_lio_opcode = IOCB_CMD_PWRITE;
+		cbs[i].aio_buf = (uintptr_t)bufs[i];
+		cbs[i].aio_nbytes = len;
+		cbs[i].aio_offset = off[i];
+		cbs[i].aio_rw_flags = rwflags;
+		v[i] = &cbs[i];
+	}
+	if (io_submit_(ctx, nr, v) != nr)
+		die("io_submit");
+	while (done < nr) {
+		long n = io_getevents_(ctx, 1, nr - done, ev);
+		if (n < 0)
+			die("io_getevents");
+		for (long i = 0; i < n; i++)
+			if (ev[i].res != (long long)len) {
+				fprintf(stderr, "aio write completed with %lld\n", (long long)ev[i].res);
+				return 1;
+			}
+		done += n;
+	}
+	syscall(SYS_io_destroy, ctx);
+	return 0;
+}
+
+static char *aligned_buf(size_t len, int byte)
+{
+	char *b;
+
+	if (posix_memalign((void **)&b, 4096, len))
+		die("posix_memalign");
+	memset(b, byte, len);
+	return b;
+}
+
+static int dsync(const char *f, const char *mode)
+{
+	int aio = !strncmp(mode, "aio", 3);
+	int rwf = !strcmp(mode, "rwf") || !strcmp(mode, "aio-rwf");
+	int fd = open(f, O_WRONLY | O_CREAT | O_DIRECT | (rwf ? 0 : O_DSYNC), 0644);
+	char *b = aligned_buf(MiB, 0xd1);
+
+	if (fd < 0)
+		die("open");
+	if (!aio) {
+		for (int i = 0; i < 4; i++) {
+			struct iovec iov = { b, MiB };
+			check_full(pwritev2(fd, &iov, 1, (off_t)i * MiB, rwf ? RWF_DSYNC : 0), MiB, "pwritev2");
+		}
+		return 0;
+	}
+	{
+		char *bufs[8];
+		off_t off[8];
+		for (int i = 0; i < 8; i++) {
+			bufs[i] = b;
+			off[i] = (off_t)i * MiB;
+		}
+		return aio_writes(fd, bufs, off, 8, MiB, rwf ? RWF_DSYNC : 0);
+	}
+}
+
+struct t240 {
+	int fd;
+	int id;
+	int rc;
+};
+
+#define N240 64
+
+static void *writer240(void *p)
+{
+	struct t240 *t = p;
+	char *bufs[N240];
+	off_t off[N240];
+
+	/* Thread t writes blocks 2k+t, each 4 KiB at 512 + 8 KiB * k + 4 KiB * t. */
+	for (int k = 0; k < N240; k++) {
+		bufs[k] = aligned_buf(4096, 'a' + t->id);
+		off[k] = 512 + (off_t)8192 * k + 4096 * t->id;
+	}
+	t->rc = aio_writes(t->fd, bufs, off, N240, 4096, 0);
+	return NULL;
+}
+
+static int aio240(const char *f)
+{
+	int fd = open(f, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644), ro;
+	pthread_t th[2];
+	struct t240 t[2];
+	size_t len = 512 + (size_t)8192 * N240;
+	unsigned char *b = malloc(len);
+
+	if (fd < 0 || ftruncate(fd, len + 1 * MiB))
+		die("open");
+	for (int i = 0; i < 2; i++) {
+		t[i] = (struct t240){ fd, i, 0 };
+		pthread_create(&th[i], NULL, writer240, &t[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		if (t[i].rc)
+			return 1;
+	}
+	ro = open(f, O_RDONLY);
+	if (!b || pread(ro, b, len, 0) != (ssize_t)len)
+		die("pread");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char want = i < 512 ? 0 : 'a' + ((i - 512) / 4096) % 2;
+		if (b[i] != want) {
+			fprintf(stderr, "byte %zu is %02x, not %02x\n", i, b[i], want);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int dioalign(const char *f)
+{
+	struct statx sx;
+
+	if (statx(AT_FDCWD, f, 0, STATX_DIOALIGN, &sx))
+		die("statx");
+	if (!(sx.stx_mask & STATX_DIOALIGN)) {
+		fprintf(stderr, "no STATX_DIOALIGN\n");
+		return 1;
+	}
+	printf("%u %u\n", sx.stx_dio_mem_align, sx.stx_dio_offset_align);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 5 && !strcmp(argv[1], "mmapcopy"))
+		return mmapcopy(argv[2], argv[3], argv[4]);
+	if (argc >= 3 && !strcmp(argv[1], "selfcopy"))
+		return selfcopy(argv[2], 0);
+	if (argc >= 3 && !strcmp(argv[1], "crosscopy"))
+		return selfcopy(argv[2], 1);
+	if (argc >= 4 && !strcmp(argv[1], "dsync"))
+		return dsync(argv[2], argv[3]);
+	if (argc >= 3 && !strcmp(argv[1], "aio240"))
+		return aio240(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "statx"))
+		return dioalign(argv[2]);
+	fprintf(stderr, "usage: see the comment at the top\n");
+	return 2;
+}
