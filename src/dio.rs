@@ -207,6 +207,7 @@ fn write_buffered_rest(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter, done: usiz
     if iocb.nowait() {
         return if done > 0 { Ok(done) } else { Err(code::EAGAIN) };
     }
+    let size_before = inode.size();
     let n = match aops::buffered_write(iocb, from) {
         Ok(n) => n,
         Err(_) if done > 0 => return Ok(done),
@@ -214,7 +215,15 @@ fn write_buffered_rest(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter, done: usiz
     };
     if n > 0 {
         let end = iocb.pos();
-        inode.flush_invalidate(end.saturating_sub(n as u64), end.saturating_sub(1))?;
+        if let Err(e) = inode.flush_invalidate(end.saturating_sub(n as u64), end.saturating_sub(1)) {
+            // The data did not reach the disk and the write reports the error: the size it
+            // gave the file goes back, as it does when a direct pass fails.
+            let _lock = inode.lock();
+            if inode.size() == end && end > size_before {
+                aops::truncate(inode, size_before.max(inode.data().disk_size.load(Ordering::Acquire)))?;
+            }
+            return Err(e);
+        }
     }
     let total = done.saturating_add(n);
     if sync && total > 0 {

@@ -439,18 +439,19 @@ fn finish_ready(inode: &Inode<FerroFs>) -> bool {
             let io = data.io.lock();
             let mut hit = None;
             for (&k, o) in io.ordered.iter() {
+                let direct = o.direct;
                 let mut o = o.st.lock();
                 if let (Some(out), false) = (o.done, o.applying) {
                     o.applying = true;
-                    hit = Some((k, out));
+                    hit = Some((k, out, direct));
                     break;
                 }
             }
             hit
         };
-        let Some((key, out)) = next else { break };
+        let Some((key, out, direct)) = next else { break };
         finished = true;
-        let ok = match finish(inode, out) {
+        let ok = match finish(inode, out, direct) {
             Ok(()) => !matches!(out, Outcome::Discard { error: true, .. }),
             Err(e) => {
                 pr_err!("{}: inode {}: finishing the write at {key} failed: error {}\n", sb.id(), inode.ino(), e.to_errno());
@@ -483,7 +484,7 @@ fn finished_notify(inode: &Inode<FerroFs>) {
 
 /// Finishes one ordered extent: the tree gets the file extent (or, after an error, nothing; the
 /// new blocks are freed).
-fn finish(inode: &Inode<FerroFs>, out: Outcome) -> Result {
+fn finish(inode: &Inode<FerroFs>, out: Outcome, direct: bool) -> Result {
     let sb = inode.sb();
     let ino = inode.ino();
     let data = inode.data();
@@ -491,7 +492,10 @@ fn finish(inode: &Inode<FerroFs>, out: Outcome) -> Result {
         Outcome::Discard { free, error } => {
             if error {
                 sb.report("data write failed: no extent inserted, the old contents stay", free.0 / BS, code::EIO);
-                inode.set_mapping_error(code::EIO);
+                // A direct writer gets the error from its write; writeback's only has fsync.
+                if !direct {
+                    inode.set_mapping_error(code::EIO);
+                }
             }
             release_blocks(sb, free.0 / BS, free.1 / BS)?;
             inode.sub_bytes(free.1);
