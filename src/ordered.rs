@@ -120,6 +120,12 @@ pub(crate) struct InodeData {
     /// Signalled when an ordered extent finished.
     #[pin]
     finished: CondVar,
+    /// Serialises the finishes of the inode's ordered extents (writeback's, on the per-mount
+    /// workqueue, and direct writes', in their completions): a finish sizes its transaction
+    /// from the extents it replaces, which another finish must not change in between. Taken
+    /// before `io`.
+    #[pin]
+    finishing: Mutex<()>,
     /// The `i_size` on disk: moved by finished writes up to data really written, and by truncate.
     pub(crate) disk_size: AtomicU64,
     /// The bytes the file's extents hold on disk (`nbytes`).
@@ -134,6 +140,7 @@ impl InodeData {
         try_pin_init!(Self {
             io <- new_mutex!(InodeIo { ordered: RBTree::new(), next_ordered: 0, delalloc: RBTree::new(), held: RBTree::new(), next_held: 0 }, "ferrofs_inode_io"),
             finished <- new_condvar!("ferrofs_ordered_finished"),
+            finishing <- new_mutex!((), "ferrofs_inode_finishing"),
             disk_size: AtomicU64::new(0),
             disk_bytes: AtomicU64::new(0),
             map_seq: AtomicU64::new(0),
@@ -407,9 +414,17 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
         let _ = io.held.try_create_and_insert(key, HeldIoend { off, len: info.len, error: info.error, ioend }, GFP_KERNEL);
     }
     let finished = finish_ready(inode);
-    // Release what no unfinished ordered extent covers any more.
+    release_held(inode);
+    if finished {
+        finished_notify(inode);
+    }
+}
+
+/// Releases every held ioend that no unfinished ordered extent of writeback covers any more (its
+/// folios' writeback ends once the ioend work gets it back).
+fn release_held(inode: &Inode<FerroFs>) {
     let _nofs = NoFsScope::enter();
-    let mut io = data.io.lock();
+    let mut io = inode.data().io.lock();
     loop {
         let free = io
             .held
@@ -421,10 +436,6 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
             h.ioend.release(h.error);
         }
     }
-    drop(io);
-    if finished {
-        finished_notify(inode);
-    }
 }
 
 /// Applies the finish of every ordered extent whose accounting is complete (any kind); returns
@@ -433,6 +444,7 @@ fn finish_ready(inode: &Inode<FerroFs>) -> bool {
     let sb = inode.sb();
     let data = inode.data();
     let mut finished = false;
+    let _finishing = data.finishing.lock();
     loop {
         let next = {
             let _nofs = NoFsScope::enter();
@@ -471,6 +483,13 @@ fn finish_ready(inode: &Inode<FerroFs>) -> bool {
                 }
             }
         }
+    }
+    drop(_finishing);
+    // A buffered write's extent finished here (from a direct write's completion, say) frees its
+    // held ioends as well as one finished by writeback's own completion.
+    if finished {
+        data.map_seq.fetch_add(1, Ordering::AcqRel);
+        release_held(inode);
     }
     finished
 }

@@ -19,6 +19,8 @@
  *   dio aio240 FILE              generic/240's shape: two threads, each io_submit-ing 4 KiB
  *                                O_DIRECT writes at 512-byte-misaligned offsets into a sparse
  *                                file; then checks every byte (no zeroed portions).
+ *   dio aioeio FILE OFF          one 1 MiB io_submit O_DIRECT write at OFF, which must complete
+ *                                with -EIO (the device fails writes).
  *   dio statx FILE               prints "mem OFFSET" of STATX_DIOALIGN.
  */
 #define _GNU_SOURCE
@@ -268,6 +270,32 @@ static int aio240(const char *f)
 	return 0;
 }
 
+static int aioeio(const char *f, off_t off)
+{
+	int fd = open(f, O_WRONLY | O_DIRECT);
+	char *b = aligned_buf(MiB, 0x51);
+	aio_context_t ctx = 0;
+	struct iocb cb = { 0 }, *v[1] = { &cb };
+	struct io_event ev;
+
+	if (fd < 0 || io_setup_(1, &ctx))
+		die("open");
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = IOCB_CMD_PWRITE;
+	cb.aio_buf = (uintptr_t)b;
+	cb.aio_nbytes = MiB;
+	cb.aio_offset = off;
+	if (io_submit_(ctx, 1, v) != 1)
+		die("io_submit");
+	if (io_getevents_(ctx, 1, 1, &ev) != 1)
+		die("io_getevents");
+	if (ev.res != -EIO) {
+		fprintf(stderr, "aio write completed with %lld, not -EIO\n", (long long)ev.res);
+		return 1;
+	}
+	return 0;
+}
+
 static int dioalign(const char *f)
 {
 	struct statx sx;
@@ -294,6 +322,8 @@ int main(int argc, char **argv)
 		return dsync(argv[2], argv[3]);
 	if (argc >= 3 && !strcmp(argv[1], "aio240"))
 		return aio240(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "aioeio"))
+		return aioeio(argv[2], atoll(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "statx"))
 		return dioalign(argv[2]);
 	fprintf(stderr, "usage: see the comment at the top\n");

@@ -7,6 +7,8 @@
 . tests/vm/lib.sh
 need_tools
 load_ferrofs
+DIO=/tmp/dio
+expect gcc -O2 -Wall -o "$DIO" tests/vm/lib/dio.c -lpthread
 DM=ferrofs-dioerr
 flakey_create "$DM"
 DEV=/dev/mapper/$DM
@@ -32,6 +34,9 @@ for off, what in ((0, "overwrite"), (1 << 20, "overwrite of the tail"), (2 << 20
 if os.fstat(fd).st_size != 2 << 20:
     sys.exit("size is %d after failed writes" % os.fstat(fd).st_size)
 PY
+"$DIO" aioeio "$MNT/f" 1048576 || fail "asynchronous overwrite"
+"$DIO" aioeio "$MNT/f" 2097152 || fail "asynchronous write past the end"
+[ "$(stat -c %s "$MNT/f")" = 2097152 ] || fail "size is $(stat -c %s "$MNT/f") after failed asynchronous writes"
 flakey_mode "$DM" pass
 echo 3 > /proc/sys/vm/drop_caches
 cmp -s "$MNT/f" <(head -c 2m /dev/zero | tr '\0' '\120') || fail "the old contents are not there"
