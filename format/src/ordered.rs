@@ -273,6 +273,34 @@ mod tests {
         assert_eq!(all.cancel_tail(0), Ok(Progress::Done(Outcome::Discard { free: (10 * B, 2 * B), error: false })));
     }
 
+    /// A direct write's extent across passes (src/dio.rs): a pass that faulted after one block,
+    /// the retry writing the rest into the same extent: one finish with everything.
+    #[test]
+    fn a_faulted_pass_resumed_finishes_once_whole() {
+        let mut oe = OrderedExtent::new(0, 8 * B, 50 * B).unwrap();
+        assert_eq!(oe.account(0, B, true), Ok(Progress::Pending), "the first pass alone finishes nothing");
+        assert_eq!(oe.live_end(), 8 * B);
+        let done = oe.account(B, 7 * B, true).unwrap();
+        assert_eq!(done, Progress::Done(Outcome::Insert { file_off: 0, len: 8 * B, disk_start: 50 * B, free: None }));
+    }
+
+    /// The write's end cancels what no pass submitted, also while a head is still in flight (an
+    /// asynchronous pass): the head's completion then finishes it, with the head only.
+    #[test]
+    fn the_end_cancels_the_unsubmitted_rest_once() {
+        let mut oe = OrderedExtent::new(0, 8 * B, 50 * B).unwrap();
+        assert_eq!(oe.cancel_tail(3 * B), Ok(Progress::Pending));
+        assert_eq!(oe.live_end(), 3 * B);
+        assert!(oe.account(3 * B, B, true).is_err(), "nothing is accounted in a cancelled tail");
+        let done = oe.account(0, 3 * B, true).unwrap();
+        assert_eq!(done, Progress::Done(Outcome::Insert { file_off: 0, len: 3 * B, disk_start: 50 * B, free: Some((53 * B, 5 * B)) }));
+        assert!(oe.cancel_tail(B).is_err(), "no second finish");
+        // A pass that failed: the whole extent is discarded, the cancelled tail included.
+        let mut bad = OrderedExtent::new(0, 8 * B, 50 * B).unwrap();
+        bad.account(0, 2 * B, false).unwrap();
+        assert_eq!(bad.cancel_tail(2 * B), Ok(Progress::Done(Outcome::Discard { free: (50 * B, 8 * B), error: true })));
+    }
+
     #[test]
     fn split_after_the_head_completed_finishes_it() {
         let mut oe = OrderedExtent::new(0, 3 * B, 10 * B).unwrap();

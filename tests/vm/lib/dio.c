@@ -21,6 +21,10 @@
  *                                file; then checks every byte (no zeroed portions).
  *   dio aioeio FILE OFF          one 1 MiB io_submit O_DIRECT write at OFF, which must complete
  *                                with -EIO (the device fails writes).
+ *   dio mmapbench DST SRC N MODE writes N MiB O_DIRECT to DST, 1 MiB at a time, each from a fresh
+ *                                mapping of SRC (N MiB, cached) with all its pages present
+ *                                (MODE populate) or only the first (MODE first: every write faults
+ *                                part-way and resumes); prints MiB/s, mapping and faults included.
  *   dio statx FILE               prints "mem OFFSET" of STATX_DIOALIGN.
  */
 #define _GNU_SOURCE
@@ -36,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MiB (1024 * 1024)
@@ -296,6 +301,30 @@ static int aioeio(const char *f, off_t off)
 	return 0;
 }
 
+static int mmapbench(const char *dst, const char *src, int n, const char *mode)
+{
+	int d = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644), s = open(src, O_RDONLY);
+	int populate = !strcmp(mode, "populate");
+	struct timespec t0, t1;
+	double secs;
+
+	if (d < 0 || s < 0)
+		die("open");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++) {
+		char *m = mmap(NULL, MiB, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), s, (off_t)i * MiB);
+		if (m == MAP_FAILED)
+			die("mmap");
+		(void)*(volatile char *)m;
+		check_full(pwrite(d, m, MiB, (off_t)i * MiB), MiB, "pwrite");
+		munmap(m, MiB);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("%.1f\n", n / secs);
+	return 0;
+}
+
 static int dioalign(const char *f)
 {
 	struct statx sx;
@@ -324,6 +353,8 @@ int main(int argc, char **argv)
 		return aio240(argv[2]);
 	if (argc >= 4 && !strcmp(argv[1], "aioeio"))
 		return aioeio(argv[2], atoll(argv[3]));
+	if (argc >= 6 && !strcmp(argv[1], "mmapbench"))
+		return mmapbench(argv[2], argv[3], atoi(argv[4]), argv[5]);
 	if (argc >= 3 && !strcmp(argv[1], "statx"))
 		return dioalign(argv[2]);
 	fprintf(stderr, "usage: see the comment at the top\n");
