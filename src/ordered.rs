@@ -414,7 +414,10 @@ pub(crate) fn writeback_done(inode: &Inode<FerroFs>, ioend: Ioend<FerroFs>) {
         let _ = io.held.try_create_and_insert(key, HeldIoend { off, len: info.len, error: info.error, ioend }, GFP_KERNEL);
     }
     let finished = finish_ready(inode);
-    release_held(inode);
+    // finish_ready released what its finishes freed; else this ioend may be free already.
+    if !finished {
+        release_held(inode);
+    }
     if finished {
         finished_notify(inode);
     }

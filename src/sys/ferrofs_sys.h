@@ -187,6 +187,7 @@ int ferrofs_shim_flush_invalidate(struct inode *inode, loff_t start, loff_t end)
 ssize_t ferrofs_shim_buffered_read(struct kiocb *iocb, struct iov_iter *to, ssize_t already);
 int ferrofs_shim_getattr_reg(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
 			     u32 request_mask, unsigned int query_flags);
+int ferrofs_shim_reg_open(struct inode *inode, struct file *file);
 const int FERROFS_EIOCBQUEUED = EIOCBQUEUED;
 const int FERROFS_ENOTBLK = ENOTBLK;
 

@@ -740,3 +740,13 @@ int ferrofs_shim_getattr_reg(struct mnt_idmap *idmap, const struct path *path, s
 	}
 	return 0;
 }
+
+/*
+ * open of regular files: generic_file_open, and FMODE_NOWAIT (RWF_NOWAIT and io_uring's
+ * non-blocking attempts; every path of ours honours IOCB_NOWAIT with EAGAIN).
+ */
+int ferrofs_shim_reg_open(struct inode *inode, struct file *file)
+{
+	file->f_mode |= FMODE_NOWAIT;
+	return generic_file_open(inode, file);
+}

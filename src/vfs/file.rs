@@ -276,7 +276,8 @@ impl<T: FileSystem> Inode<T> {
     pub(crate) fn lock_shared(&self, try_only: bool) -> Option<InodeSharedLock<'_, T>> {
         if try_only {
             // SAFETY: valid inode; on success the guard unlocks it.
-            return unsafe { sys::ferrofs_shim_inode_trylock_shared(self.as_ptr()) }.then_some(InodeSharedLock(self));
+            // (`then`, not `then_some`: a guard built for a failed try would unlock on drop.)
+            return unsafe { sys::ferrofs_shim_inode_trylock_shared(self.as_ptr()) }.then(|| InodeSharedLock(self));
         }
         // SAFETY: valid inode; paired with the unlock in the guard's Drop.
         unsafe { sys::ferrofs_shim_inode_lock_shared(self.as_ptr()) };

@@ -84,6 +84,7 @@ impl<T: FileSystem> Tables<T> {
         ..zeroed()
     };
     pub(crate) const REG_FILE_OPS: sys::file_operations = sys::file_operations {
+        open: if T::HAS_DIO_WRITE_END { Some(sys::ferrofs_shim_reg_open) } else { None },
         llseek: Some(llseek::<T>),
         read_iter: if T::HAS_READ_ITER { Some(read_iter::<T>) } else { Some(sys::generic_file_read_iter) },
         write_iter: if T::HAS_WRITE_ITER { Some(write_iter::<T>) } else { None },

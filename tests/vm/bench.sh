@@ -25,7 +25,7 @@ job() {
 import json, sys
 fs, name, path = sys.argv[1:]
 text = open(path).read()
-# fio puts its warnings (no fadvise in the test kernel) before the JSON in the same file.
+# fio may put warnings before the JSON in the same file.
 j = json.loads(text[text.index("{"):])["jobs"][0]
 bw = (j["write"]["bw_bytes"] + j["read"]["bw_bytes"]) / 2**20
 iops = j["write"]["iops"] + j["read"]["iops"]
@@ -61,13 +61,15 @@ dio() {
     job "$fs" dio-rand-write-4k-qd32-uring $d --rw=randwrite --bs=4k --ioengine=io_uring --iodepth=32
     job "$fs" dio-rand-read-4k-qd32-libaio $d --rw=randread --bs=4k --ioengine=libaio --iodepth=32
 }
-# mmapdio FS: 1 MiB direct writes from freshly mapped buffers, all pages present or only the
-# first (every write then faults part-way and resumes: the partial-write retry path).
+# mmapdio FS: 1 MiB direct writes from freshly mapped buffers: all pages present (populate),
+# every page touched from user space first (touch: the page faults of the next case without a
+# retry), or only the first page touched (first: every write faults part-way, the kernel faults
+# the rest in, the write resumes: the partial-write retry path).
 mmapdio() {
     local fs=$1 n=128 mode v
     head -c $((n << 20)) /dev/urandom > "$MNT/mmap-src" || fail "$fs: mmap-src"
     cat "$MNT/mmap-src" > /dev/null
-    for mode in populate first; do
+    for mode in populate touch first; do
         v=$("$DIO" mmapbench "$MNT/mmap-dst" "$MNT/mmap-src" $n $mode) || fail "$fs: mmapbench $mode"
         echo "{\"fs\": \"$fs\", \"job\": \"dio-write-from-mmap-$mode\", \"MiB/s\": $v}" >> "$OUT/bench.lines"
         tail -1 "$OUT/bench.lines"

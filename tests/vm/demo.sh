@@ -71,6 +71,7 @@ cp /tmp/demo-dio-src "$MNT/dio-src"
 sync; echo 3 > /proc/sys/vm/drop_caches
 step /tmp/dio mmapcopy "$MNT/dio-src" "$MNT/dio-copy" first && echo "copy equals source"
 step /tmp/dio dsync "$MNT/dio-dsync" odsync && echo "every O_DSYNC write complete"
+echo; echo "# One extent: the pass that faulted and its retry wrote into the same ordered extent."
 step xfs_io -c fiemap "$MNT/dio-copy"
 step umount "$MNT"
 step "$FSCK" -n "$TEST_DEV" || exit 1

@@ -4,8 +4,9 @@
  *
  *   dio mmapcopy SRC DST MODE    MODE first: mmap SRC, touch only its first page, O_DIRECT write
  *                                the mapping to DST (generic/708: the write faults part-way);
- *                                holes: the same with the middle pages' mappings replaced by
- *                                fresh ones (not present: faults mid-write again); then compares
+ *                                holes: the same with every page touched, then the middle ones
+ *                                dropped with madvise(MADV_DONTNEED) (not present: the write
+ *                                faults in the middle, after a first part went); then compares
  *                                DST with SRC. Both files have the same size (a multiple of 4k).
  *   dio selfcopy FILE            O_DIRECT write of FILE's first half from a mapping of that same
  *                                range (the buffer is the destination): contents unchanged.
@@ -23,8 +24,11 @@
  *                                with -EIO (the device fails writes).
  *   dio mmapbench DST SRC N MODE writes N MiB O_DIRECT to DST, 1 MiB at a time, each from a fresh
  *                                mapping of SRC (N MiB, cached) with all its pages present
- *                                (MODE populate) or only the first (MODE first: every write faults
- *                                part-way and resumes); prints MiB/s, mapping and faults included.
+ *                                (MODE populate: MAP_POPULATE; MODE touch: each page touched from
+ *                                user space first, the same page faults as the kernel's fault-in)
+ *                                or only the first (MODE first: every write faults part-way, the
+ *                                kernel faults the rest in and the write resumes); prints MiB/s,
+ *                                mapping and faults included.
  *   dio statx FILE               prints "mem OFFSET" of STATX_DIOALIGN.
  */
 #define _GNU_SOURCE
@@ -94,12 +98,12 @@ static int mmapcopy(const char *src, const char *dst, const char *mode)
 		die("mmap");
 	(void)*(volatile char *)m; /* only the first page is present */
 	if (!strcmp(mode, "holes")) {
-		/* The middle pages: fresh mappings of the same file pages, nothing present. */
+		/* Every page present, then the middle ones dropped from the mapping. */
 		size_t mid = (st.st_size / 2) & ~(pg - 1);
-		for (size_t i = 0; i < st.st_size; i += pg)
+		for (size_t i = 0; i < (size_t)st.st_size; i += pg)
 			(void)*(volatile char *)(m + i);
-		if (mmap(m + mid - 4 * pg, 8 * pg, PROT_READ, MAP_SHARED | MAP_FIXED, s, mid - 4 * pg) == MAP_FAILED)
-			die("mmap fixed");
+		if (madvise(m + mid - 4 * pg, 8 * pg, MADV_DONTNEED))
+			die("madvise MADV_DONTNEED");
 	}
 	check_full(pwrite(d, m, st.st_size, 0), st.st_size, "pwrite O_DIRECT from mmap");
 	close(d);
@@ -304,7 +308,7 @@ static int aioeio(const char *f, off_t off)
 static int mmapbench(const char *dst, const char *src, int n, const char *mode)
 {
 	int d = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644), s = open(src, O_RDONLY);
-	int populate = !strcmp(mode, "populate");
+	int populate = !strcmp(mode, "populate"), touch = !strcmp(mode, "touch");
 	struct timespec t0, t1;
 	double secs;
 
@@ -315,7 +319,8 @@ static int mmapbench(const char *dst, const char *src, int n, const char *mode)
 		char *m = mmap(NULL, MiB, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), s, (off_t)i * MiB);
 		if (m == MAP_FAILED)
 			die("mmap");
-		(void)*(volatile char *)m;
+		for (size_t p = 0; p < (touch ? MiB : 1); p += 4096)
+			(void)*(volatile char *)(m + p);
 		check_full(pwrite(d, m, MiB, (off_t)i * MiB), MiB, "pwrite");
 		munmap(m, MiB);
 	}

@@ -10,7 +10,7 @@ load_ferrofs
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount"
 D=$MNT/fio
 mkdir -p "$D"
-# The page cache is dropped by drop_caches (the test kernel has no fadvise); fio keeps no state
+# The page cache is dropped by drop_caches (--invalidate=0: one way for every run); fio keeps no state
 # files (the guest's working directory is read-only); no fallocate yet (the next issue).
 common="--directory=$D --ioengine=psync --group_reporting --minimal --invalidate=0 --verify_state_save=0 --fallocate=none"
 # run NAME ARGS...: write with verification, then verify the same files again after

@@ -1,4 +1,4 @@
-# Direct I/O basics: O_DIRECT opens; aligned direct writes and reads (new files, overwrites, past
+# Direct I/O basics: O_DIRECT opens; RWF_NOWAIT; aligned direct writes and reads (new files, overwrites, past
 # the end, into holes) against a model file on tmpfs; misaligned ones, which go through the page
 # cache, read back the same; direct reads of holes and of data still in the page cache; the
 # copy-on-write of a direct overwrite (FIEMAP moves); STATX_DIOALIGN; everything the same after
@@ -33,6 +33,15 @@ dw b "pwrite -S 0x65 -b 4k 4096 8192"             # overwrite, block aligned
 dw b "pwrite -S 0x66 -b 512 100352 1536"          # 512-aligned: through the page cache
 dw b "pwrite -S 0x67 -b 1000 5000 3000"           # misaligned in every way
 dw c "pwrite -S 0x68 -b 4k 1m 4k"                 # only a block, after a hole
+# RWF_NOWAIT: an aligned direct write is done whole, or refused with EAGAIN when it would block
+# (the timestamp update alone needs a transaction when the time moved on); a misaligned one
+# would have to go through the page cache and wait for writeback: always EAGAIN. Nothing is
+# written by a refused one.
+out=$(xfs_io -d -c "pwrite -N -V 1 -S 0x6d 0 4k" "$MNT/c" 2>&1)
+if echo "$out" | grep -q "wrote 4096/4096"; then model c -c "pwrite -S 0x6d 0 4k";
+else echo "$out" | grep -q "Resource temporarily unavailable" || fail "aligned RWF_NOWAIT direct write: $out"; fi
+out=$(xfs_io -d -c "pwrite -N -V 1 -S 0x6e 512 1024" "$MNT/c" 2>&1)
+echo "$out" | grep -q "Resource temporarily unavailable" || fail "misaligned RWF_NOWAIT direct write: $out"
 # Buffered data, then direct: the direct write must see (and replace) the page cache.
 xfs_io -f -c "pwrite -S 0x69 0 64k" "$MNT/d" >/dev/null; model d -c "pwrite -S 0x69 0 64k"
 dw d "pwrite -S 0x6a -b 16k 16k 16k"

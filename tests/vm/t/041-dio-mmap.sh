@@ -1,7 +1,8 @@
 # Direct writes from mapped buffers (generic/708's shape; the btrfs partial-write corruption of
 # seed 001 read such a copy back as zeros): a 2 MiB file of random bytes is mapped with only its
 # first page touched and written O_DIRECT into another file, so the write faults part-way and
-# resumes; again with the middle pages of the mapping replaced by fresh (not present) ones; then a
+# resumes; again with every page present but the middle ones dropped by madvise(MADV_DONTNEED)
+# (the write faults in its middle); then a
 # file's first half written from a mapping of that same range (the buffer is the destination),
 # and its second half from a mapping of its first half. Every copy equals its source in the page
 # cache, after drop_caches and after a remount; fsck clean; no lockdep report or hung task.
@@ -19,7 +20,7 @@ expect cp /tmp/big.ref "$MNT/big"
 expect sync
 echo 3 > /proc/sys/vm/drop_caches
 "$DIO" mmapcopy "$MNT/src" "$MNT/first" first || fail "copy from a mapping touched on its first page"
-"$DIO" mmapcopy "$MNT/big" "$MNT/holes" holes || fail "copy from a mapping with fresh middle pages"
+"$DIO" mmapcopy "$MNT/big" "$MNT/holes" holes || fail "copy from a mapping whose middle pages were dropped (MADV_DONTNEED)"
 "$DIO" selfcopy "$MNT/self" || fail "direct write from a mapping of the destination range"
 "$DIO" crosscopy "$MNT/cross" || fail "direct write from a mapping of another range of the file"
 check() {
