@@ -55,3 +55,23 @@ flakey_restore() {
     expect blockdev --flushbufs "/dev/mapper/$1"
     echo 3 > /proc/sys/vm/drop_caches
 }
+# check_fill FILE BYTE SIZE: FILE is exactly SIZE bytes of BYTE.
+check_fill() {
+    [ "$(stat -c %s "$1")" = "$3" ] || fail "$1: size $(stat -c %s "$1"), not $3"
+    cmp -s "$1" <(head -c "$3" /dev/zero | tr '\0' "\\$(printf '%03o' "$2")") || fail "$1: not $3 bytes of $2"
+}
+# fio_verified NAME FIO_ARGS...: a fio job with verification on a mounted $TEST_DEV (options in
+# $FIO_COMMON), then the same data verified again after sync + drop_caches and after a remount, with
+# fsck.ferrofs -n in between (--verify_only replays the written pattern).
+fio_verified() {
+    local name=$1; shift
+    echo "--- $name"
+    fio --name="$name" $FIO_COMMON "$@" --do_verify=1 > /tmp/fio.out 2>&1 || { cat /tmp/fio.out; fail "$name: fio write+verify"; }
+    expect sync
+    echo 3 > /proc/sys/vm/drop_caches
+    fio --name="$name" $FIO_COMMON "$@" --verify_only > /tmp/fio.out 2>&1 || { cat /tmp/fio.out; fail "$name: verify after drop_caches"; }
+    expect umount "$MNT"
+    "$FSCK" -n "$TEST_DEV" || fail "$name: fsck -n (exit $?)"
+    [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "$name: remount"
+    fio --name="$name" $FIO_COMMON "$@" --verify_only > /tmp/fio.out 2>&1 || { cat /tmp/fio.out; fail "$name: verify after remount"; }
+}

@@ -12,28 +12,14 @@ D=$MNT/fio
 mkdir -p "$D"
 # The page cache is dropped by drop_caches (--invalidate=0: one way for every run); fio keeps no state
 # files (the guest's working directory is read-only); no fallocate yet (the next issue).
-common="--directory=$D --ioengine=psync --group_reporting --minimal --invalidate=0 --verify_state_save=0 --fallocate=none"
-# run NAME ARGS...: write with verification, then verify the same files again after
-# drop_caches and after a remount (--verify_only replays the written pattern).
-run() {
-    local name=$1; shift
-    echo "--- $name"
-    fio --name="$name" $common "$@" --do_verify=1 > /tmp/fio.out 2>&1 || { cat /tmp/fio.out; fail "$name: fio write+verify"; }
-    expect sync
-    echo 3 > /proc/sys/vm/drop_caches
-    fio --name="$name" $common "$@" --verify_only > /tmp/fio.out 2>&1 || { cat /tmp/fio.out; fail "$name: verify after drop_caches"; }
-    expect umount "$MNT"
-    "$FSCK" -n "$TEST_DEV" || fail "$name: fsck -n (exit $?)"
-    [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "$name: remount"
-    fio --name="$name" $common "$@" --verify_only > /tmp/fio.out 2>&1 || { cat /tmp/fio.out; fail "$name: verify after remount"; }
-}
-run seq --rw=write --bs=1m --size=48m --verify=crc32c
-run rand --rw=randwrite --bs=4k --size=16m --verify=crc32c --randrepeat=1 --norandommap=0
-run subblock --rw=randwrite --bs=1536 --size=3m --verify=pattern --verify_pattern=0x5a --randrepeat=1
-run sparse --rw=write:60k --bs=4k --size=24m --verify=crc32c --fallocate=truncate
-run jobs --rw=randwrite --bs=16k --size=8m --numjobs=4 --verify=crc32c --randrepeat=1
+FIO_COMMON="--directory=$D --ioengine=psync --group_reporting --minimal --invalidate=0 --verify_state_save=0 --fallocate=none"
+fio_verified seq --rw=write --bs=1m --size=48m --verify=crc32c
+fio_verified rand --rw=randwrite --bs=4k --size=16m --verify=crc32c --randrepeat=1 --norandommap=0
+fio_verified subblock --rw=randwrite --bs=1536 --size=3m --verify=pattern --verify_pattern=0x5a --randrepeat=1
+fio_verified sparse --rw=write:60k --bs=4k --size=24m --verify=crc32c --fallocate=truncate
+fio_verified jobs --rw=randwrite --bs=16k --size=8m --numjobs=4 --verify=crc32c --randrepeat=1
 # Several jobs writing one file at once, each in its own region, which it verifies.
-run shared --rw=randwrite --bs=8k --filename=shared --size=8m --offset_increment=8m --numjobs=4 --verify=crc32c --randrepeat=1
+fio_verified shared --rw=randwrite --bs=8k --filename=shared --size=8m --offset_increment=8m --numjobs=4 --verify=crc32c --randrepeat=1
 # Several writers overlapping on one file at once (fio cannot verify that): every block written
 # holds one writer's whole pattern (a write(2) is atomic under the inode lock), never zeros or a
 # torn mix, and the file reads back the same after drop_caches and after remount.

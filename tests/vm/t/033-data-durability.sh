@@ -29,10 +29,6 @@ expect umount "$MNT"
 flakey_restore "$DM"
 "$FSCK" -n "$DEV" || fail "fsck -n after the crash (exit $?)"
 [ "$(mount_errno "$DEV" rw commit=86400)" = OK ] || fail "mount after the crash"
-check_fill() { # FILE BYTE SIZE
-    [ "$(stat -c %s "$1")" = "$3" ] || fail "$1: size $(stat -c %s "$1"), not $3"
-    cmp -s "$1" <(head -c "$3" /dev/zero | tr '\0' "\\$(printf '%03o' "$2")") || fail "$1: not $3 bytes of $2"
-}
 for i in 1 2 3; do check_fill "$MNT/synced$i" $((0x10 + i)) $((i * 300000)); done
 check_fill "$MNT/synced4" $((0x14)) 123456
 # The synced4 fsync committed the running transaction: the 0x21 overwrite of "over" and the

@@ -14,10 +14,6 @@ DM=ferrofs-dsync
 flakey_create "$DM"
 DEV=/dev/mapper/$DM
 expect "$MKFS" -f -s 256m "$DEV" >/dev/null
-check_fill() { # FILE BYTE SIZE
-    [ "$(stat -c %s "$1")" = "$3" ] || fail "$1: size $(stat -c %s "$1"), not $3"
-    cmp -s "$1" <(head -c "$3" /dev/zero | tr '\0' "\\$(printf '%03o' "$2")") || fail "$1: not $3 bytes of $2"
-}
 for mode in odsync rwf aio aio-rwf; do
     echo "--- $mode"
     [ "$(mount_errno "$DEV" rw commit=86400)" = OK ] || fail "$mode: mount"
