@@ -22,8 +22,9 @@ use crate::aops;
 use crate::format;
 use crate::ordered::{self, Ordered};
 use crate::superblock::FerroFs;
-use crate::vfs::file::{DioPass, InodeSharedLock, IovIter, Kiocb};
+use crate::vfs::file::{DioPass, DioReadPin, InodeSharedLock, IovIter, Kiocb};
 use crate::vfs::inode::{Inode, InodeLock};
+use crate::vfs::sb::NoFsScope;
 use crate::vfs::iomap::{IomapFlags, MapKind, Mapping};
 use core::sync::atomic::Ordering;
 use kernel::error::{code, Error, Result};
@@ -42,6 +43,9 @@ pub(crate) struct DioState {
     /// The write asked for O_DSYNC/O_SYNC (its ordered extents say so to the completion of an
     /// asynchronous request).
     sync: bool,
+    /// A read pass's SRCU read side, from its first mapping until the pass returns (see
+    /// [`read_begin`]).
+    read_pin: Option<DioReadPin>,
 }
 
 /// The inode lock as a direct write holds it.
@@ -66,6 +70,18 @@ fn is(e: &Error, c: Error) -> bool {
 pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Result<usize> {
     let inode = iocb.inode();
     let nowait = iocb.nowait();
+
+    // Step 0: fault in the start of the user buffer (up to `dio_prefault_kib`) before taking
+    // anything, as iomap's buffered write does for each chunk. A buffer that is a fresh mapping
+    // (generic/708) then does not end the first pass short: such a pass waits for its bios
+    // before the retry (iomap's `IOMAP_DIO_PARTIAL` contract), one more device round trip per
+    // write. Steps 3 and 4 stay the correctness path: pages reclaimed before the pass reaches
+    // them, buffers larger than the window, and a mapping of the range being written end passes
+    // short however much is faulted in here. Not for `IOCB_NOWAIT`: faulting in may block.
+    let window = crate::vfs::file::dio_prefault_window();
+    if !nowait && window > 0 {
+        from.fault_in(from.count().min(window), false);
+    }
 
     // Step 1: the inode lock. Shared for a write inside i_size that removes no privileges
     // (many direct writers of one file in parallel), exclusive otherwise; both conditions are
@@ -108,9 +124,9 @@ pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Resul
     // Step 2: no O_DSYNC inside iomap. Its completion would call generic_write_sync(), that is
     // our fsync, which takes the inode lock this task holds: a self-deadlock (seed 000, the
     // btrfs O_DSYNC deadlock). The sync is done in step 6, after the unlock; an asynchronous
-    // request gets it from its completion (`write_end`), which does not take the inode lock.
+    // request gets it from its completion (`written`), which does not take the inode lock.
     let sync = iocb.take_sync();
-    let mut st = DioState { cached: None, sync: sync.any() };
+    let mut st = DioState { cached: None, sync: sync.any(), read_pin: None };
 
     // Steps 3 and 4: passes of `__iomap_dio_rw` with page faults disabled. A pass that faults
     // ends short (EFAULT, or a short count) instead of faulting while iomap holds our mapping:
@@ -142,7 +158,9 @@ pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Resul
             }
         }
         let left = from.count();
-        if left == 0 {
+        // `IOCB_NOWAIT` does not fault in (it may block): the caller gets what was written, or
+        // `EAGAIN` and tries again without the flag.
+        if left == 0 || nowait {
             break;
         }
         // No progress since the last fault-in: the buffer is a mapping of the range being
@@ -153,8 +171,10 @@ pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Resul
             break;
         }
         // The cached ordered extent stays cached here: nothing that waits for an ordered
-        // extent holds what this fault-in needs (see the module's rules).
-        from.fault_in(left, false);
+        // extent holds what this fault-in needs (see the module's rules). As much as step 0
+        // faults in (all of the rest when that is off).
+        from.fault_in(if window > 0 { left.min(window) } else { left }, false);
+        crate::vfs::file::count_dio_retry();
         prev_left = left;
     }
     // Step 4, the end: the cached extent's never-submitted tail is cancelled: its blocks are
@@ -262,11 +282,21 @@ fn new_blocks(pos: u64, len: u64, addr: u64) -> Mapping {
 
 /// After a direct write's mapping: `written` of its `len` bytes were submitted. The extent stays
 /// cached while part of it is unsubmitted (a retry continues in it, or the end cancels it).
-pub(crate) fn write_end(pos: u64, written: u64, st: &mut DioState) {
+///
+/// Not under `IOCB_NOWAIT`: such a write makes no retry (faulting in would block), and an
+/// asynchronous one whose pass ends short is queued with its bios in flight. Its completion may
+/// then finish the extent and, for O_DSYNC, commit and report it durable; a tail cancelled after
+/// that (by `write_iter`, once the pass has returned) would finish the extent after the commit.
+/// So the tail is cancelled here, before the pass returns, and the completion finishes the extent.
+pub(crate) fn write_end(inode: &Inode<FerroFs>, pos: u64, written: u64, flags: IomapFlags, st: &mut DioState) {
     if let Some((o, next)) = st.cached.take() {
         let next = next.max(pos.saturating_add(written));
         if ordered::dio_remainder(&o, next).is_some() {
-            st.cached = Some((o, next));
+            if flags.nowait() {
+                ordered::dio_cancel_tail(inode, &o, next);
+            } else {
+                st.cached = Some((o, next));
+            }
         }
     }
 }
@@ -309,7 +339,16 @@ pub(crate) fn read_iter(iocb: &Kiocb<'_, FerroFs>, to: &mut IovIter) -> Result<u
         let _held = inode.lock_shared(iocb.nowait()).ok_or(code::EAGAIN)?;
         let mut st = DioState::default();
         loop {
-            match iocb.dio_read(to, done, &mut st) {
+            let pass = {
+                // The pass is a reader of freed blocks (see `read_begin`): its allocations must
+                // not recurse into the filesystem, whose eviction might commit and wait for it.
+                let _nofs = NoFsScope::enter();
+                let r = iocb.dio_read(to, done, &mut st);
+                // Its bios are submitted (each holds its own read side until it completes).
+                st.read_pin = None;
+                r
+            };
+            match pass {
                 Ok(DioPass::Queued) => return Err(Error::from_errno(-crate::sys::FERROFS_EIOCBQUEUED)),
                 Ok(DioPass::Done(n)) => done = done.max(n),
                 Err(e) if is(&e, code::EFAULT) => {}
@@ -341,7 +380,22 @@ pub(crate) fn read_iter(iocb: &Kiocb<'_, FerroFs>, to: &mut IovIter) -> Result<u
 /// something of ours (seed 003, the btrfs deadlock between direct reads and buffered writes).
 /// The read stops here (`ENOTBLK`) and the page cache, which holds that newer data, serves the
 /// rest.
-pub(crate) fn read_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags) -> Result<Mapping> {
+///
+/// The blocks mapped here may be freed by a racing finish (a newer copy-on-write of the range)
+/// before this read's bios read them. So before the first mapping the pass becomes an SRCU
+/// reader ([`DioReadPin`]), and a commit makes the blocks its transaction freed reusable only
+/// after a grace period: until every read that might have mapped them is done, they hold no
+/// other file's data. The read side starts after iomap's flush, which may wait for a writeback
+/// completion that waits for a commit.
+pub(crate) fn read_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags, st: Option<&mut DioState>) -> Result<Mapping> {
+    if let Some(st) = st {
+        if st.read_pin.is_none() {
+            st.read_pin = Some(DioReadPin::take());
+        }
+    } else {
+        // The read path always passes its state; without it nothing would hold the blocks.
+        return Err(code::EINVAL);
+    }
     let m = crate::file::map_blocks(inode, pos, len)?;
     if ordered::buffered_pending(inode, pos, m.offset.saturating_add(m.length)) {
         return Err(if flags.nowait() { code::EAGAIN } else { Error::from_errno(-crate::sys::FERROFS_ENOTBLK) });

@@ -44,14 +44,17 @@ module! {
 static FS_TYPE: vfs::fs_type::StaticFsType = vfs::fs_type::StaticFsType::new();
 
 struct FerrofsModule {
+    // Dropped in this order: the filesystem type is gone before the direct read bio set.
     _reg: vfs::fs_type::Registration,
+    _dio: vfs::file::DioReadSupport,
 }
 
 impl kernel::Module for FerrofsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let dio = vfs::file::DioReadSupport::new()?;
         let reg = vfs::fs_type::Registration::register::<superblock::FerroFs>(&FS_TYPE, module)?;
         pr_info!("registered filesystem type ferrofs\n");
-        Ok(FerrofsModule { _reg: reg })
+        Ok(FerrofsModule { _reg: reg, _dio: dio })
     }
 }
 

@@ -452,7 +452,7 @@ impl FileSystem for FerroFs {
             IoPath::Direct if flags.write() => {
                 Ok((crate::dio::write_begin(inode, pos, len, flags, dio.ok_or(code::EINVAL)?)?, None))
             }
-            IoPath::Direct => Ok((crate::dio::read_begin(inode, pos, len, flags)?, None)),
+            IoPath::Direct => Ok((crate::dio::read_begin(inode, pos, len, flags, dio)?, None)),
         }
     }
 
@@ -470,7 +470,7 @@ impl FileSystem for FerroFs {
             IoPath::BufferedWrite => crate::aops::write_end(inode, pos, len, written, map),
             IoPath::Direct if flags.write() => {
                 if let Some(st) = dio {
-                    crate::dio::write_end(pos, written, st);
+                    crate::dio::write_end(inode, pos, written, flags, st);
                 }
                 Ok(())
             }

@@ -16,7 +16,9 @@
 //!    running generation becomes G + 1 — changes go on at once, copying what G wrote;
 //! 2. without the tree lock (serialised by `Info::commit_lock`): `format::commit::write_out` writes
 //!    G's dirty blocks, flushes the device cache, writes the primary superblock with FUA and the
-//!    backup with FUA. Only then are G's pinned ranges released for reuse.
+//!    backup with FUA. Only then, and once every direct read that might have mapped them is done
+//!    (an SRCU grace period started when they were taken), are G's pinned ranges released for
+//!    reuse.
 //!
 //! A crash at any instant leaves the old tree or the new one. A failed write aborts: the
 //! filesystem turns read-only with one message, nothing is committed again, and the disk keeps
@@ -28,6 +30,7 @@ use crate::format::tree::{BlockStore, MetaChange};
 use crate::format::{DiskSuper, FsError, BLOCK_SIZE};
 use crate::superblock::FerroFs;
 use crate::vfs::buffer::{BhFlag, BufferHead};
+use crate::vfs::file::ReadGrace;
 use crate::vfs::sb::{NoFsScope, SuperBlock};
 use kernel::error::{code, Error, Result};
 use kernel::prelude::*;
@@ -436,6 +439,9 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
         (dirty, pinned, new_super)
     };
 
+    // Direct reads that mapped blocks G freed may still be reading them: the grace period that
+    // starts now ends when they are done (see `dio::read_begin`).
+    let grace = ReadGrace::start();
     let mut buf = KVec::from_elem(0u8, BLOCK_SIZE, GFP_KERNEL)?;
     let mut io = KernelCommitIo { sb, dirty: &dirty };
     if let Err(e) = commit::write_out(&mut io, &new_super, &mut buf) {
@@ -444,6 +450,9 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
         return Err(code::EIO);
     }
     drop(dirty);
+    // Usually over by now (the commit's writes took longer). No lock is held but the commit
+    // lock, which no direct read takes.
+    grace.wait();
 
     let _nofs = NoFsScope::enter();
     let mut t = info.tree.lock();

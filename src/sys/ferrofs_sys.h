@@ -33,6 +33,8 @@
 #include <linux/xattr.h>
 #include <linux/sched/mm.h>
 #include <linux/crc32c.h>
+#include <linux/srcu.h>
+#include <linux/delay.h>
 
 
 /*
@@ -178,6 +180,15 @@ bool ferrofs_shim_kiocb_dsync(struct kiocb *iocb);
 size_t ferrofs_shim_iov_count(const struct iov_iter *i);
 unsigned long ferrofs_shim_iov_alignment(const struct iov_iter *i);
 size_t ferrofs_shim_iov_fault_in(struct iov_iter *i, size_t n, bool writeable);
+extern const struct iomap_dio_ops ferrofs_shim_dio_read_ops;
+int ferrofs_shim_dio_init(void);
+void ferrofs_shim_dio_exit(void);
+int ferrofs_shim_dio_read_lock(void);
+void ferrofs_shim_dio_read_unlock(int idx);
+unsigned long ferrofs_shim_dio_read_grace_start(void);
+void ferrofs_shim_dio_read_grace_wait(unsigned long cookie);
+size_t ferrofs_shim_dio_prefault_bytes(void);
+void ferrofs_shim_count_dio_retry(void);
 bool ferrofs_shim_inode_nosec(struct inode *inode);
 void ferrofs_shim_inode_lock_shared(struct inode *inode);
 bool ferrofs_shim_inode_trylock_shared(struct inode *inode);

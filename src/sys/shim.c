@@ -634,6 +634,143 @@ ssize_t ferrofs_shim_dio_rw(struct kiocb *iocb, struct iov_iter *iter, const str
 	return iomap_dio_complete(dio);
 }
 
+/*
+ * How much of a direct write's user buffer is faulted in before each pass, in KiB (dio.rs, step
+ * 0): a buffer not yet faulted in (a fresh mapping, generic/708) then rarely ends a pass short,
+ * and a pass that does end short waits for its bios before the retry. 0 leaves everything to the
+ * retry after a short pass: the tests use that to run the retry path on every write.
+ */
+static unsigned int dio_prefault_kib = 8192;
+module_param(dio_prefault_kib, uint, 0644);
+MODULE_PARM_DESC(dio_prefault_kib, "KiB of a direct write's buffer faulted in before each pass (0: only after a short pass)");
+
+size_t ferrofs_shim_dio_prefault_bytes(void)
+{
+	return (size_t)READ_ONCE(dio_prefault_kib) << 10;
+}
+
+/* Direct write passes that resumed after a short pass (read-only; the tests check the retry ran). */
+static atomic_long_t dio_retries = ATOMIC_LONG_INIT(0);
+
+static int dio_retries_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&dio_retries));
+}
+
+static const struct kernel_param_ops dio_retries_ops = { .get = dio_retries_get };
+module_param_cb(dio_retries, &dio_retries_ops, NULL, 0444);
+MODULE_PARM_DESC(dio_retries, "direct write passes that resumed after a short pass");
+
+void ferrofs_shim_count_dio_retry(void)
+{
+	atomic_long_inc(&dio_retries);
+}
+
+/*
+ * Direct reads against the reuse of the blocks they read (docs/LOCKING.md, "direct reads and freed
+ * blocks"). A direct read maps blocks, then its bios read them; a copy-on-write finish racing it
+ * may free those blocks, and once the next commit is on disk they may be handed out again. So a
+ * direct read is an SRCU reader from its first mapping until its last bio completes, and a commit
+ * makes the blocks it freed reusable only after a grace period. Two read sides: the pass's own
+ * (dio.rs takes it before the first mapping and drops it when the pass returns: it covers the time
+ * from a mapping to its bios' submission), and one per bio (taken at submission, dropped in the
+ * bio's completion, which may run in interrupt context: hence C, with srcu_down_read/srcu_up_read,
+ * which may be called from different contexts). A commit never waits inside a read side.
+ */
+DEFINE_STATIC_SRCU(ferrofs_dio_read_srcu);
+
+struct ferrofs_dio_read_bio {
+	int srcu_idx;
+	struct bio bio;	/* last: the bio set's front pad is what comes before it */
+};
+
+static struct bio_set ferrofs_dio_read_bioset;
+
+/*
+ * Fault injection for the tests: milliseconds a direct read waits between building a bio and
+ * submitting it (0: never), so that a test can free and reuse the blocks in between.
+ */
+static unsigned int dio_read_submit_delay_ms;
+module_param(dio_read_submit_delay_ms, uint, 0644);
+MODULE_PARM_DESC(dio_read_submit_delay_ms, "test only: delay of each direct read bio's submission (ms)");
+
+/* Direct read bios that waited for dio_read_submit_delay_ms (the tests wait for this to move). */
+static atomic_long_t dio_read_delayed = ATOMIC_LONG_INIT(0);
+
+static int dio_read_delayed_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&dio_read_delayed));
+}
+
+static const struct kernel_param_ops dio_read_delayed_ops = { .get = dio_read_delayed_get };
+module_param_cb(dio_read_delayed, &dio_read_delayed_ops, NULL, 0444);
+MODULE_PARM_DESC(dio_read_delayed, "test only: direct read bios delayed so far");
+
+static void ferrofs_dio_read_end_io(struct bio *bio)
+{
+	struct ferrofs_dio_read_bio *rb = container_of(bio, struct ferrofs_dio_read_bio, bio);
+
+	/* The device is done with the blocks: the data is in the reader's pages. */
+	srcu_up_read(&ferrofs_dio_read_srcu, rb->srcu_idx);
+	iomap_dio_bio_end_io(bio);
+}
+
+static void ferrofs_dio_read_submit(const struct iomap_iter *iter, struct bio *bio, loff_t file_offset)
+{
+	struct ferrofs_dio_read_bio *rb = container_of(bio, struct ferrofs_dio_read_bio, bio);
+	unsigned int delay = READ_ONCE(dio_read_submit_delay_ms);
+
+	/* Nested in the pass's read side, so no grace period ends between the two. */
+	rb->srcu_idx = srcu_down_read(&ferrofs_dio_read_srcu);
+	bio->bi_end_io = ferrofs_dio_read_end_io;
+	if (delay) {
+		atomic_long_inc(&dio_read_delayed);
+		msleep(delay);
+	}
+	submit_bio(bio);
+}
+
+const struct iomap_dio_ops ferrofs_shim_dio_read_ops = {
+	.submit_io	= ferrofs_dio_read_submit,
+	.bio_set	= &ferrofs_dio_read_bioset,
+};
+
+int ferrofs_shim_dio_init(void)
+{
+	return bioset_init(&ferrofs_dio_read_bioset, BIO_POOL_SIZE, offsetof(struct ferrofs_dio_read_bio, bio),
+			   BIOSET_NEED_BVECS);
+}
+
+void ferrofs_shim_dio_exit(void)
+{
+	/* No reader is left (every filesystem is unmounted); wait for nothing but be sure. */
+	synchronize_srcu(&ferrofs_dio_read_srcu);
+	bioset_exit(&ferrofs_dio_read_bioset);
+}
+
+int ferrofs_shim_dio_read_lock(void)
+{
+	return srcu_down_read(&ferrofs_dio_read_srcu);
+}
+
+void ferrofs_shim_dio_read_unlock(int idx)
+{
+	srcu_up_read(&ferrofs_dio_read_srcu, idx);
+}
+
+/* A commit's grace period: started when it takes the blocks freed by its transaction. */
+unsigned long ferrofs_shim_dio_read_grace_start(void)
+{
+	return start_poll_synchronize_srcu(&ferrofs_dio_read_srcu);
+}
+
+/* Waits until the grace period of @cookie has ended (at once when it has). */
+void ferrofs_shim_dio_read_grace_wait(unsigned long cookie)
+{
+	if (!poll_state_synchronize_srcu(&ferrofs_dio_read_srcu, cookie))
+		synchronize_srcu(&ferrofs_dio_read_srcu);
+}
+
 /* Clears IOCB_DSYNC and IOCB_SYNC (see dio.rs, step 2); returns the flags it cleared. */
 int ferrofs_shim_kiocb_take_sync(struct kiocb *iocb)
 {

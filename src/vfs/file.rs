@@ -153,7 +153,9 @@ impl<T: FileSystem> Kiocb<'_, T> {
 
     /// One pass of a direct read into `to`, as [`Self::dio_write`].
     pub(crate) fn dio_read(&self, to: &mut IovIter, done_before: usize, data: &mut T::DioData) -> Result<DioPass> {
-        self.dio_rw(to, done_before, data, &IomapTables::<T>::DIO_READ_OPS)
+        // SAFETY: a static of the shim, never written.
+        let dops = unsafe { &sys::ferrofs_shim_dio_read_ops };
+        self.dio_rw(to, done_before, data, dops)
     }
 
     fn dio_rw(&self, it: &mut IovIter, done_before: usize, data: &mut T::DioData, dops: &'static sys::iomap_dio_ops) -> Result<DioPass> {
@@ -212,6 +214,78 @@ impl IovIter {
         // spinlock (process context of a read/write call).
         unsafe { sys::ferrofs_shim_iov_fault_in(self.0, n, writeable) }
     }
+}
+
+/// What direct reads need module-wide: the bio set their bios come from (each carries its SRCU
+/// read side, see [`DioReadPin`]). One per loaded module, made before the filesystem type is
+/// registered and dropped after it is unregistered.
+pub(crate) struct DioReadSupport(());
+
+impl DioReadSupport {
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: called once, from module init, before any direct read can start.
+        to_result(unsafe { sys::ferrofs_shim_dio_init() })?;
+        Ok(DioReadSupport(()))
+    }
+}
+
+impl Drop for DioReadSupport {
+    fn drop(&mut self) {
+        // SAFETY: from module exit after the filesystem type was unregistered: no direct read is
+        // in progress and none can start; the set was initialised by `new`.
+        unsafe { sys::ferrofs_shim_dio_exit() }
+    }
+}
+
+/// A direct read's SRCU read side (the shim's `ferrofs_dio_read_srcu`): while it is held, no commit
+/// makes the blocks it freed reusable ([`ReadGrace`]). Take it before mapping blocks for a direct
+/// read and drop it once their bios are submitted (each bio holds its own until it completes).
+pub(crate) struct DioReadPin(i32);
+
+impl DioReadPin {
+    pub(crate) fn take() -> Self {
+        // SAFETY: no requirements (srcu_down_read may be called in any context but NMI).
+        DioReadPin(unsafe { sys::ferrofs_shim_dio_read_lock() })
+    }
+}
+
+impl Drop for DioReadPin {
+    fn drop(&mut self) {
+        // SAFETY: the index our `take` got, released once.
+        unsafe { sys::ferrofs_shim_dio_read_unlock(self.0) }
+    }
+}
+
+/// The grace period a commit waits for before the blocks its transaction freed may be reused:
+/// started when it takes them, so every direct read that could have mapped them is a reader it
+/// waits for. Waiting takes no lock; never wait while holding something a direct read's mapping
+/// takes (the tree lock).
+pub(crate) struct ReadGrace(core::ffi::c_ulong);
+
+impl ReadGrace {
+    pub(crate) fn start() -> Self {
+        // SAFETY: no requirements.
+        ReadGrace(unsafe { sys::ferrofs_shim_dio_read_grace_start() })
+    }
+
+    /// Returns once every direct read that started before [`Self::start`] has completed.
+    pub(crate) fn wait(self) {
+        // SAFETY: a cookie of `start`; may sleep (process context, the callers hold no spinlock).
+        unsafe { sys::ferrofs_shim_dio_read_grace_wait(self.0) }
+    }
+}
+
+/// How much of a direct write's buffer to fault in before a pass (the `dio_prefault_kib` module
+/// parameter, in bytes; 0: none).
+pub(crate) fn dio_prefault_window() -> usize {
+    // SAFETY: reads a module parameter; no requirements.
+    unsafe { sys::ferrofs_shim_dio_prefault_bytes() }
+}
+
+/// Counts a direct write pass that resumes after a short one (the `dio_retries` parameter).
+pub(crate) fn count_dio_retry() {
+    // SAFETY: an atomic increment; no requirements.
+    unsafe { sys::ferrofs_shim_count_dio_retry() }
 }
 
 

@@ -201,13 +201,6 @@ impl<T: FileSystem> IomapTables<T> {
         submit_io: if T::HAS_DIO_SUBMIT_IO { Some(dio_submit_io::<T>) } else { None },
         bio_set: core::ptr::null_mut(),
     };
-    /// Direct reads: iomap completes them inline (in the bio's completion, interrupt context
-    /// included), so there is no filesystem callback.
-    pub(crate) const DIO_READ_OPS: sys::iomap_dio_ops = sys::iomap_dio_ops {
-        end_io: None,
-        submit_io: if T::HAS_DIO_SUBMIT_IO { Some(dio_submit_io::<T>) } else { None },
-        bio_set: core::ptr::null_mut(),
-    };
 }
 
 const fn path_of(p: u8) -> IoPath {

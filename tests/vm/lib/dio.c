@@ -22,8 +22,9 @@
  *                                file; then checks every byte (no zeroed portions).
  *   dio aioeio FILE OFF          one 1 MiB io_submit O_DIRECT write at OFF, which must complete
  *                                with -EIO (the device fails writes).
- *   dio mmapbench DST SRC N MODE writes N MiB O_DIRECT to DST, 1 MiB at a time, each from a fresh
- *                                mapping of SRC (N MiB, cached) with all its pages present
+ *   dio mmapbench DST SRC N MODE [W]
+ *                                writes N MiB O_DIRECT to DST, W MiB (default 1) at a time, each from a fresh
+ *                                mapping of SRC (W MiB of it, cached) with all its pages present
  *                                (MODE populate: MAP_POPULATE; MODE touch: each page touched from
  *                                user space first, the same page faults as the kernel's fault-in)
  *                                or only the first (MODE first: every write faults part-way, the
@@ -305,24 +306,25 @@ static int aioeio(const char *f, off_t off)
 	return 0;
 }
 
-static int mmapbench(const char *dst, const char *src, int n, const char *mode)
+static int mmapbench(const char *dst, const char *src, int n, const char *mode, int wmib)
 {
 	int d = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644), s = open(src, O_RDONLY);
 	int populate = !strcmp(mode, "populate"), touch = !strcmp(mode, "touch");
+	size_t w = (size_t)wmib * MiB;
 	struct timespec t0, t1;
 	double secs;
 
-	if (d < 0 || s < 0)
+	if (d < 0 || s < 0 || wmib < 1 || n % wmib)
 		die("open");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < n; i++) {
-		char *m = mmap(NULL, MiB, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), s, (off_t)i * MiB);
+	for (int i = 0; i < n / wmib; i++) {
+		char *m = mmap(NULL, w, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), s, (off_t)i * w);
 		if (m == MAP_FAILED)
 			die("mmap");
-		for (size_t p = 0; p < (touch ? MiB : 1); p += 4096)
+		for (size_t p = 0; p < (touch ? w : 1); p += 4096)
 			(void)*(volatile char *)(m + p);
-		check_full(pwrite(d, m, MiB, (off_t)i * MiB), MiB, "pwrite");
-		munmap(m, MiB);
+		check_full(pwrite(d, m, w, (off_t)i * w), w, "pwrite");
+		munmap(m, w);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -359,7 +361,7 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "aioeio"))
 		return aioeio(argv[2], atoll(argv[3]));
 	if (argc >= 6 && !strcmp(argv[1], "mmapbench"))
-		return mmapbench(argv[2], argv[3], atoi(argv[4]), argv[5]);
+		return mmapbench(argv[2], argv[3], atoi(argv[4]), argv[5], argc >= 7 ? atoi(argv[6]) : 1);
 	if (argc >= 3 && !strcmp(argv[1], "statx"))
 		return dioalign(argv[2]);
 	fprintf(stderr, "usage: see the comment at the top\n");
