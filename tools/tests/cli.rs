@@ -259,13 +259,17 @@ fn mkfs_refuses_what_blkid_finds() {
 fn fsck_refuses_check_only_with_repair() {
     let t = TempDir::new();
     let img = mkfs_img(&t);
-    for flags in [["-n", "-y"], ["-y", "-n"], ["-p", "-n"]] {
-        let o = run(FSCK, &[flags[0], flags[1], img.to_str().unwrap()]);
+    // Only one of -n, -y, -p/-a (as e2fsck), in any form: separate, clustered, long.
+    for flags in [&["-n", "-y"][..], &["-y", "-n"], &["-p", "-n"], &["-y", "-p"], &["-a", "-y"], &["-ny"], &["-pn"], &["--yes", "--no"]] {
+        let mut a = flags.to_vec();
+        a.push(img.to_str().unwrap());
+        let o = run(FSCK, &a);
         assert_eq!(o.status.code(), Some(16), "{flags:?}: {}", text(&o));
-        assert!(text(&o).contains("exclude each other"));
+        assert!(text(&o).contains("cannot be used with"), "{flags:?}: {}", text(&o));
     }
     // The same mode twice is fine.
-    assert_eq!(run(FSCK, &["-y", "-p", img.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(run(FSCK, &["-y", "-y", img.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(run(FSCK, &["-p", "-a", img.to_str().unwrap()]).status.code(), Some(0));
 }
 
 #[test]
@@ -533,6 +537,6 @@ fn fsck_survives_mutated_images() {
         let (rep, _) = ferrofs_tools::fsck::check(ferrofs_tools::dev::MemDev(data.clone()), &Default::default());
         let _ = rep.exit_code();
         // and repair mode must not panic either
-        let _ = ferrofs_tools::fsck::check(ferrofs_tools::dev::MemDev(data), &ferrofs_tools::fsck::Options { repair: true, semantic: true });
+        let _ = ferrofs_tools::fsck::check(ferrofs_tools::dev::MemDev(data), &ferrofs_tools::fsck::Options { repair: true, semantic: true, preen: false });
     }
 }
