@@ -31,9 +31,9 @@ tools:
 	$(ENV) cargo build --release --quiet -p ferrofs-tools
 	tools/install.sh $(CURDIR)/out/bin $(CURDIR)/target/release
 
-# mkfs.ferrofs and fsck.ferrofs into $(DESTDIR)/usr/local/sbin, so `mkfs -t ferrofs` finds them.
+# mkfs.ferrofs, fsck.ferrofs and tune.ferrofs into $(DESTDIR)/usr/local/sbin (so `mkfs -t ferrofs` finds them), man pages into $(DESTDIR)/usr/local/share/man/man8.
 install-tools: tools
-	tools/install.sh $(DESTDIR)/usr/local/sbin $(CURDIR)/target/release
+	tools/install.sh $(DESTDIR)/usr/local/sbin $(CURDIR)/target/release $(DESTDIR)/usr/local/share/man
 
 test-host:
 	$(ENV) cargo test --workspace

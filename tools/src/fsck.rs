@@ -29,11 +29,13 @@ pub struct Options {
     /// Check inode/directory semantics of the fs tree (off for trees of
     /// synthetic test items).
     pub semantic: bool,
+    /// Preen (`-p`): with `repair`, apply only the fixes [`Fix::unattended_safe`] allows.
+    pub preen: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { repair: false, semantic: true }
+        Options { repair: false, semantic: true, preen: false }
     }
 }
 
@@ -73,6 +75,16 @@ pub enum Fix {
     RewriteSuper,
 }
 
+impl Fix {
+    /// Safe without a person (`-p`): rewriting superblocks from intact trees, setting a link
+    /// count to the number of names found, dropping a stale orphan item. Dropping or lowering
+    /// extent references frees space, which is wrong if the references were missed because of
+    /// damage elsewhere, so those wait for `-y`.
+    pub fn unattended_safe(&self) -> bool {
+        matches!(self, Fix::RewriteSuper | Fix::SetNlink { .. } | Fix::DropOrphan { .. })
+    }
+}
+
 /// One problem found.
 #[derive(Clone, Debug)]
 pub struct Problem {
@@ -99,6 +111,18 @@ pub struct Report {
     pub used_blocks: u64,
     /// Size of the filesystem in blocks.
     pub total_blocks: u64,
+    /// Structural damage (a tree cannot be walked whole): no repair is attempted at all, so no
+    /// problem is fixable.
+    pub structural: bool,
+    /// Per problem (same order as `problems`): repaired in this run.
+    pub repaired: Vec<bool>,
+}
+
+impl Report {
+    /// Would `-y` repair problem `i`? (It has a fix and the trees are intact.)
+    pub fn fixable(&self, i: usize) -> bool {
+        !self.structural && self.problems.get(i).is_some_and(|p| p.fix.is_some())
+    }
 }
 
 impl Report {
@@ -231,12 +255,30 @@ fn corrupt_what(e: FsError) -> String {
     }
 }
 
+/// The quick look of `fsck -p` without `-f`: both superblock copies valid, equal (but for their
+/// block numbers) and within the device. A copy-on-write commit leaves the filesystem consistent
+/// after a crash too, so such a filesystem is taken as clean without walking its trees. Returns
+/// the superblock then.
+pub fn superblocks_clean<D: Device>(dev: &mut D) -> Option<DiskSuper> {
+    let [a, b] = read_supers(dev);
+    let (a, b) = (a.ok()?, b.ok()?);
+    let mut b2 = b;
+    b2.bytenr = a.bytenr;
+    let size = dev.size().ok()?;
+    (a == b2 && size / BLOCK_SIZE_U64 >= a.total_blocks && a.check_features().is_ok()).then_some(a)
+}
+
 /// Checks (and with `opts.repair` repairs) the filesystem on `dev`.
 /// Returns the report and the device.
 pub fn check<D: Device>(mut dev: D, opts: &Options) -> (Report, D) {
     let mut report = Report::default();
     // ---- superblocks
     let [a, b] = read_supers(&mut dev);
+    // A device that cannot be read is an operational error (8), not damage.
+    if let Some(blk) = SUPER_BLOCK_NRS.iter().zip([&a, &b]).find_map(|(blk, r)| matches!(r, Err(FsError::Io)).then_some(*blk)) {
+        report.fatal = Some(format!("cannot read the superblock at block {blk}: I/O error"));
+        return (report, dev);
+    }
     let mut problems = Vec::new();
     for (blk, r) in SUPER_BLOCK_NRS.iter().zip([&a, &b]) {
         match r {
@@ -299,12 +341,15 @@ pub fn check<D: Device>(mut dev: D, opts: &Options) -> (Report, D) {
     }
     report.problems = std::mem::take(&mut c.problems);
     let structural = c.structural;
+    report.structural = structural;
+    report.repaired = vec![false; report.problems.len()];
     let dev = c.store.dev;
     if !opts.repair || report.problems.is_empty() {
         return (report, dev);
     }
     // ---- repair: only with intact trees, and only the safe fixes
-    if structural || !report.problems.iter().any(|p| p.fix.is_some()) {
+    let wanted = |p: &Problem| p.fix.as_ref().is_some_and(|f| !opts.preen || f.unattended_safe());
+    if structural || !report.problems.iter().any(wanted) {
         return (report, dev);
     }
     let mut fs = match Fs::try_open(dev) {
@@ -316,8 +361,9 @@ pub fn check<D: Device>(mut dev: D, opts: &Options) -> (Report, D) {
     };
     let mut fixed = 0;
     let mut failed = None;
-    for p in &report.problems {
-        let Some(fix) = &p.fix else { continue };
+    let mut done = vec![false; report.problems.len()];
+    for (pi, p) in report.problems.iter().enumerate() {
+        let Some(fix) = p.fix.as_ref().filter(|_| wanted(p)) else { continue };
         let r = match *fix {
             Fix::DropExtent { start, blocks } => fs.drop_extent_item(start, blocks),
             Fix::SetRefs { start, blocks, refs } => tree::update(&mut fs.store, &mut fs.ext_root, &extent::extent_key(start, blocks), |d| {
@@ -338,7 +384,12 @@ pub fn check<D: Device>(mut dev: D, opts: &Options) -> (Report, D) {
             Fix::RewriteSuper => Ok(()),
         };
         match r {
-            Ok(()) => fixed += 1,
+            Ok(()) => {
+                fixed += 1;
+                if let Some(d) = done.get_mut(pi) {
+                    *d = true;
+                }
+            }
             Err(e) => {
                 failed = Some(format!("repair failed ({}): {e}", p.msg));
                 break;
@@ -354,7 +405,10 @@ pub fn check<D: Device>(mut dev: D, opts: &Options) -> (Report, D) {
         }
     }
     match failed {
-        None => report.fixed = fixed,
+        None => {
+            report.fixed = fixed;
+            report.repaired = done;
+        }
         Some(f) => report.fatal = Some(f),
     }
     (report, fs.into_device())

@@ -6,6 +6,7 @@
 //!
 //! [`BlockStore`]: ferrofs_format::BlockStore
 
+pub mod cli;
 pub mod dev;
 pub mod fs;
 pub mod fsck;

@@ -16,17 +16,25 @@ use ferrofs_format::superblock;
 use crate::dev::Device;
 use crate::fs::Fs;
 
-/// Parses a size: a number of bytes with an optional `k`/`m`/`g`/`t`
-/// (binary) suffix.
+/// Parses a size as mke2fs takes one: a number of bytes with an optional suffix `k`, `m`, `g`,
+/// `t`, `p` (powers of 1024, either case, optionally followed by `iB` or `B`) or `s` (512-byte
+/// sectors).
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mul) = match s.chars().last().map(|c| c.to_ascii_lowercase()) {
-        Some('k') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('m') => (&s[..s.len() - 1], 1 << 20),
-        Some('g') => (&s[..s.len() - 1], 1 << 30),
-        Some('t') => (&s[..s.len() - 1], 1 << 40),
-        _ => (s, 1),
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let body = lower.strip_suffix("ib").or_else(|| lower.strip_suffix('b').filter(|b| b.ends_with(|c: char| c.is_ascii_alphabetic()))).unwrap_or(&lower);
+    let (num, mul) = match body.chars().last() {
+        Some('k') => (&body[..body.len() - 1], 1u64 << 10),
+        Some('m') => (&body[..body.len() - 1], 1 << 20),
+        Some('g') => (&body[..body.len() - 1], 1 << 30),
+        Some('t') => (&body[..body.len() - 1], 1 << 40),
+        Some('p') => (&body[..body.len() - 1], 1 << 50),
+        Some('s') => (&body[..body.len() - 1], 512),
+        _ => (body, 1),
     };
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("invalid size '{s}'"));
+    }
     let n: u64 = num.parse().map_err(|_| format!("invalid size '{s}'"))?;
     n.checked_mul(mul).ok_or_else(|| format!("size '{s}' too large"))
 }
@@ -70,34 +78,43 @@ pub fn now() -> Timespec {
     Timespec { sec: d.as_secs() as i64, nsec: d.subsec_nanos() }
 }
 
-/// Name of a filesystem/format signature found on the device, if any.
 /// What libblkid finds on `path` (`blkid -p`: filesystems, partition tables, LUKS, swap, RAID
-/// members, ...), as a description like `crypto_LUKS (TYPE)` or `dos (PTTYPE)`; `None` when it
-/// finds nothing or blkid is not installed (the built-in list in [`detect_signature`] still runs).
-pub fn blkid_probe(path: &str) -> Option<String> {
-    let out = std::process::Command::new("blkid").args(["-p", "-o", "export", "--", path]).output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
+/// members, ...), as a description like `crypto_LUKS (TYPE)` or `dos partition table (PTTYPE)`.
+/// `Ok(None)`: nothing found. An ambivalent result (two signatures) is a finding too.
+/// `Err`: blkid could not be run (not installed).
+pub fn blkid_probe(path: &str) -> Result<Option<String>, String> {
+    let out = std::process::Command::new("blkid")
+        .args(["-p", "-o", "export", "--", path])
+        .output()
+        .map_err(|e| format!("cannot run blkid -p (util-linux): {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let field = |k: &str| text.lines().find_map(|l| l.strip_prefix(k).map(str::to_string));
-    match (field("TYPE="), field("PTTYPE=")) {
-        (Some(t), _) => Some(format!("{t} (TYPE)")),
-        (None, Some(p)) => Some(format!("{p} partition table (PTTYPE)")),
-        (None, None) => field("USAGE=").map(|u| format!("{u} signature")),
+    match out.status.code() {
+        // Nothing identified (or a path that cannot be opened yet: mkfs creates it).
+        Some(2) => Ok(None),
+        Some(0) => Ok(match (field("TYPE="), field("PTTYPE=")) {
+            (Some(t), _) => Some(format!("{t} (TYPE)")),
+            (None, Some(p)) => Some(format!("{p} partition table (PTTYPE)")),
+            (None, None) => Some(field("USAGE=").map_or_else(|| "an unnamed signature".to_string(), |u| format!("{u} signature"))),
+        }),
+        Some(8) => Ok(Some("more than one signature (blkid -p: ambivalent result)".into())),
+        _ => Ok(Some(format!("blkid -p failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))),
     }
 }
 
-/// The first signature from a built-in list of a few known ones (ferrofs included, which blkid
-/// does not know yet); see also [`blkid_probe`].
-pub fn detect_signature<D: Device>(dev: &mut D) -> Option<&'static str> {
+/// A signature blkid does not know: ferrofs itself; with `fallback` (blkid could not be run)
+/// also a few common ones. libblkid ([`blkid_probe`]) is the real check.
+pub fn detect_signature<D: Device>(dev: &mut D, fallback: bool) -> Option<&'static str> {
     let mut buf = vec![0u8; 128 * 1024];
     let size = dev.size().ok()?;
     let n = (buf.len() as u64).min(size) as usize;
     dev.read_at(0, &mut buf[..n]).ok()?;
     let at = |off: usize, pat: &[u8]| buf.get(off..off + pat.len()) == Some(pat);
-    if superblock::has_magic(&buf[65536..65536 + BLOCK_SIZE]) {
+    if buf.get(65536..65536 + BLOCK_SIZE).is_some_and(superblock::has_magic) {
         return Some("ferrofs");
+    }
+    if !fallback {
+        return None;
     }
     if at(1080, &[0x53, 0xEF]) {
         return Some("ext2/ext3/ext4");
@@ -111,17 +128,14 @@ pub fn detect_signature<D: Device>(dev: &mut D) -> Option<&'static str> {
     if at(4096 - 10, b"SWAPSPACE2") || at(4096 - 10, b"SWAP-SPACE") {
         return Some("swap");
     }
+    if at(0, b"LUKS\xba\xbe") {
+        return Some("LUKS");
+    }
     if at(512, b"EFI PART") {
         return Some("GPT partition table");
     }
-    if at(0x52, b"FAT32   ") || at(0x36, b"FAT16   ") || at(0x36, b"FAT12   ") {
-        return Some("vfat");
-    }
-    if at(0x8001, b"CD001") {
-        return Some("iso9660");
-    }
-    if at(1024, &[0x10, 0x20, 0xF5, 0xF2]) {
-        return Some("f2fs");
+    if at(510, &[0x55, 0xAA]) {
+        return Some("MBR boot signature");
     }
     None
 }
@@ -308,6 +322,11 @@ mod tests {
         assert_eq!(parse_size("2G"), Ok(2 << 30));
         assert_eq!(parse_size("3k"), Ok(3072));
         assert!(parse_size("x").is_err());
+        assert_eq!(parse_size("2s"), Ok(1024));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("1GB"), Ok(1 << 30));
+        assert_eq!(parse_size("1P"), Ok(1 << 50));
+        assert!(parse_size("").is_err() && parse_size("m").is_err() && parse_size("-1m").is_err() && parse_size("1é").is_err());
         assert!(parse_size("99999999999999999t").is_err());
         let u = parse_uuid("01234567-89ab-cdef-0123-456789abcdef").unwrap();
         assert_eq!(format_uuid(&u), "01234567-89ab-cdef-0123-456789abcdef");

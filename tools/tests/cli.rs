@@ -259,13 +259,17 @@ fn mkfs_refuses_what_blkid_finds() {
 fn fsck_refuses_check_only_with_repair() {
     let t = TempDir::new();
     let img = mkfs_img(&t);
-    for flags in [["-n", "-y"], ["-y", "-n"], ["-p", "-n"]] {
-        let o = run(FSCK, &[flags[0], flags[1], img.to_str().unwrap()]);
+    // Only one of -n, -y, -p/-a (as e2fsck), in any form: separate, clustered, long.
+    for flags in [&["-n", "-y"][..], &["-y", "-n"], &["-p", "-n"], &["-y", "-p"], &["-a", "-y"], &["-ny"], &["-pn"], &["--yes", "--no"]] {
+        let mut a = flags.to_vec();
+        a.push(img.to_str().unwrap());
+        let o = run(FSCK, &a);
         assert_eq!(o.status.code(), Some(16), "{flags:?}: {}", text(&o));
-        assert!(text(&o).contains("exclude each other"));
+        assert!(text(&o).contains("cannot be used with"), "{flags:?}: {}", text(&o));
     }
     // The same mode twice is fine.
-    assert_eq!(run(FSCK, &["-y", "-p", img.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(run(FSCK, &["-y", "-y", img.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(run(FSCK, &["-p", "-a", img.to_str().unwrap()]).status.code(), Some(0));
 }
 
 #[test]
@@ -533,6 +537,179 @@ fn fsck_survives_mutated_images() {
         let (rep, _) = ferrofs_tools::fsck::check(ferrofs_tools::dev::MemDev(data.clone()), &Default::default());
         let _ = rep.exit_code();
         // and repair mode must not panic either
-        let _ = ferrofs_tools::fsck::check(ferrofs_tools::dev::MemDev(data), &ferrofs_tools::fsck::Options { repair: true, semantic: true });
+        let _ = ferrofs_tools::fsck::check(ferrofs_tools::dev::MemDev(data), &ferrofs_tools::fsck::Options { repair: true, semantic: true, preen: false });
+    }
+}
+
+// ------------------------------------------------------------ command lines (issue 12)
+
+const TUNE: &str = env!("CARGO_BIN_EXE_tune-ferrofs");
+const MANGEN: &str = env!("CARGO_BIN_EXE_ferrofs-mangen");
+
+fn tune_list(img: &Path) -> String {
+    let o = run(TUNE, &["-l", img.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    text(&o)
+}
+
+#[test]
+fn option_forms_and_version() {
+    let t = TempDir::new();
+    for bin in [MKFS, FSCK, TUNE] {
+        for v in ["-V", "--version"] {
+            let o = run(bin, &[v]);
+            assert_eq!(o.status.code(), Some(0), "{bin} {v}: {}", text(&o));
+            assert!(text(&o).contains(env!("CARGO_PKG_VERSION")));
+        }
+        let o = run(bin, &["--help"]);
+        assert_eq!(o.status.code(), Some(0));
+        assert!(text(&o).contains("Usage:"), "{}", text(&o));
+    }
+    // Clustered short options with an attached value; --long=value; -- before the device;
+    // FS-SIZE after the device as mke2fs takes it.
+    let a = t.path("a");
+    let o = run(MKFS, &["-qLfoo", "-s20m", a.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fs::metadata(&a).unwrap().len(), 20 << 20);
+    assert!(tune_list(&a).contains("volume name:   foo"));
+    let o = run(MKFS, &["-fq", "--label=bar", "--uuid=12345678-1234-4234-8234-123456789abc", "--", a.to_str().unwrap(), "40960s"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let l = tune_list(&a);
+    assert!(l.contains("volume name:   bar") && l.contains("12345678-1234-4234-8234-123456789abc") && l.contains("Block count:              5120"), "{l}");
+    // fsck: clustered -fn, long --no, -C0 from fsck(8).
+    for flags in [&["-fn"][..], &["--no", "--force"], &["-C0", "-n"], &["-C", "0", "-fy"]] {
+        let mut v = flags.to_vec();
+        v.push(a.to_str().unwrap());
+        let o = run(FSCK, &v);
+        assert_eq!(o.status.code(), Some(0), "{flags:?}: {}", text(&o));
+        assert!(text(&o).contains(": clean, 1 inodes, "), "{}", text(&o));
+    }
+    // Usage errors: fsck 16, mkfs 1; an unknown option and a bad size are named.
+    let o = run(FSCK, &["-x", a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(16), "{}", text(&o));
+    assert_eq!(run(FSCK, &[]).status.code(), Some(16));
+    let o = run(MKFS, &["-s", "12q", t.path("b").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("invalid size"), "{}", text(&o));
+    assert!(!t.path("b").exists());
+    let o = run(MKFS, &["-L", &"x".repeat(65), t.path("c").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("label longer than 64"), "{}", text(&o));
+    assert!(!t.path("c").exists());
+}
+
+#[test]
+fn fsck_cannot_read_is_8_and_signal_is_32() {
+    let t = TempDir::new();
+    let o = run(FSCK, &["-n", t.path("missing").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(8), "{}", text(&o));
+    // Not ferrofs at all (zeros): operational error, nothing marked fixable.
+    let z = t.path("zeros");
+    File::create(&z).unwrap().set_len(20 << 20).unwrap();
+    let o = run(FSCK, &["-n", z.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(8), "{}", text(&o));
+    assert!(!text(&o).contains("[fixable]"));
+    // A FIFO as the device: fsck blocks in open() until a writer comes; SIGINT then is exit 32.
+    let fifo = t.path("fifo");
+    let st = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo (coreutils) is needed");
+    assert!(st.success());
+    let mut child = Command::new(FSCK).args(["-n", fifo.to_str().unwrap()]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(32), "{}", text(&out));
+    assert!(text(&out).contains("interrupted by a signal"));
+}
+
+#[test]
+fn preen_fixes_only_what_is_safe_and_force() {
+    let t = TempDir::new();
+    let img = mkfs_img(&t);
+    let mut ino = 0;
+    with_fs(&img, |fs| {
+        ino = ino_of(fs, &["sub", "deeper", "file007"]);
+        let mut i = fs.read_inode(ino).unwrap().unwrap();
+        i.nlink = 5;
+        fs.write_inode(ino, &i).unwrap();
+        let (s, n) = fs.store.alloc_range(3).unwrap();
+        extent::add_data_extent(&mut fs.store, &mut fs.ext_root, s, n).unwrap();
+        fs.used_blocks += n;
+    });
+    // -p without -f: the superblocks are valid and agree, so the trees are not walked.
+    let (code, out) = fsck(&img, "-p");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("superblocks only"), "{out}");
+    // -n marks both as fixable (-y repairs both).
+    let (code, out) = fsck(&img, "-n");
+    assert_eq!(code, 4, "{out}");
+    assert_eq!(out.matches("[fixable]").count(), 2, "{out}");
+    // -pf: fixes the link count, leaves the leaked extent for -y: exit 4.
+    let o = run(FSCK, &["-pf", img.to_str().unwrap()]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    assert!(out.contains("wrong nlink) [fixed]") && out.contains("[not fixed: needs -y]") && out.contains("UNEXPECTED INCONSISTENCY"), "{out}");
+    assert_eq!(open_fs(&img).read_inode(ino).unwrap().unwrap().nlink, 1);
+    let (code, out) = fsck(&img, "-n");
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("leaked space") && !out.contains("wrong nlink"), "{out}");
+    assert_eq!(fsck(&img, "-y").0, 1);
+    assert_eq!(fsck(&img, "-n").0, 0);
+}
+
+#[test]
+fn structural_damage_is_not_called_fixable() {
+    let t = TempDir::new();
+    let img = mkfs_img(&t);
+    let leaf = first_leaf(&img);
+    rw_block(&img, leaf, |b| b[100] ^= 0xff);
+    let (code, out) = fsck(&img, "-n");
+    assert_eq!(code, 4, "{out}");
+    assert!(!out.contains("[fixable]"), "{out}");
+    let (code, out) = fsck(&img, "-y");
+    assert_eq!(code, 4, "{out}");
+    assert!(!out.contains("[fixed]"), "{out}");
+}
+
+#[test]
+fn tune_shows_and_changes_label_and_uuid() {
+    let t = TempDir::new();
+    let img = t.path("img");
+    assert!(run(MKFS, &["-q", "-L", "old", img.to_str().unwrap(), "20M"]).status.success());
+    let l = tune_list(&img);
+    assert!(l.contains("volume name:   old") && l.contains("Block size:               4096") && l.contains("Format version:           1"), "{l}");
+    assert_eq!(l.matches("valid").count(), 2, "{l}");
+    let o = run(TUNE, &["-L", "new label", "-U", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", img.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let l = tune_list(&img);
+    assert!(l.contains("volume name:   new label") && l.contains("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"), "{l}");
+    // Both copies were written: fsck finds them equal.
+    assert_eq!(fsck(&img, "-fn").0, 0);
+    let o = run(TUNE, &["-U", "random", img.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(!tune_list(&img).contains("aaaaaaaa-bbbb"));
+    for bad in [&["-U", "nope"][..], &["-L", &"y".repeat(65)]] {
+        let mut v = bad.to_vec();
+        v.push(img.to_str().unwrap());
+        assert!(!run(TUNE, &v).status.success(), "{bad:?}");
+    }
+    let o = run(TUNE, &["-l", t.path("missing").to_str().unwrap()]);
+    assert!(!o.status.success());
+    // Not ferrofs: refused, nothing written.
+    let z = t.path("zeros");
+    File::create(&z).unwrap().set_len(20 << 20).unwrap();
+    assert!(!run(TUNE, &["-L", "x", z.to_str().unwrap()]).status.success());
+    assert!(fs::read(&z).unwrap().iter().all(|&b| b == 0));
+}
+
+#[test]
+fn man_pages_are_generated() {
+    let t = TempDir::new();
+    let d = t.path("man8");
+    let o = run(MANGEN, &[d.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    for (page, opt) in [("mkfs.ferrofs.8", "\\-\\-label"), ("fsck.ferrofs.8", "\\-\\-preen"), ("tune.ferrofs.8", "\\-\\-uuid")] {
+        let s = fs::read_to_string(d.join(page)).unwrap();
+        assert!(s.starts_with(".ie") || s.contains(".TH"), "{page}");
+        assert!(s.contains(opt), "{page} lacks {opt}");
     }
 }

@@ -58,7 +58,7 @@ pub fn new_fs(mib: u64) -> Fs<MemDev> {
 
 /// Runs fsck on the image (no repair) and returns the report and image.
 pub fn fsck_image(dev: MemDev, semantic: bool) -> (Report, MemDev) {
-    fsck::check(dev, &Options { repair: false, semantic })
+    fsck::check(dev, &Options { repair: false, semantic, preen: false })
 }
 
 /// Commits, checks the image with fsck (asserting it is clean) and reopens.

@@ -1,70 +1,63 @@
-//! `fsck.ferrofs [-n|-y|-p|-a] [-f] [-v] DEVICE|FILE`
+// SPDX-License-Identifier: GPL-2.0
+//! `fsck.ferrofs [-n | -y | -p | -a] [-f] [-v] [-C FD] [-V] DEVICE|FILE`
 //!
-//! Exit codes (fsck(8)): 0 clean, 1 errors corrected, 4 errors left
-//! uncorrected, 8 operational error, 16 usage error.
+//! Exit codes (fsck(8)): 0 clean, 1 errors corrected, 4 errors left uncorrected, 8 operational
+//! error, 16 usage error, 32 interrupted by a signal.
 
 use std::process::exit;
 
+use ferrofs_tools::cli::{parse_or_exit, FsckArgs};
 use ferrofs_tools::dev::{open_target, FileDev};
-use ferrofs_tools::fsck::{check, Options};
+use ferrofs_tools::fsck::{check, superblocks_clean, Options};
 
-const USAGE: &str = "usage: fsck.ferrofs [-n | -y | -p | -a] [-f] [-v] [-V] DEVICE|FILE";
+extern "C" fn on_signal(_sig: libc::c_int) {
+    const MSG: &[u8] = b"fsck.ferrofs: interrupted by a signal\n";
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; MSG is a static buffer.
+    unsafe {
+        libc::write(2, MSG.as_ptr().cast(), MSG.len());
+        libc::_exit(32)
+    }
+}
 
 fn main() {
-    let mut repair = false;
-    let mut mode: Option<String> = None;
-    let mut verbose = false;
-    let mut target = None;
-    for a in std::env::args().skip(1) {
-        match a.as_str() {
-            "-n" | "-y" | "-p" | "-a" => {
-                // -n (check only) and the repairing modes exclude each other, as in e2fsck.
-                let is_repair = a != "-n";
-                if mode.as_ref().is_some_and(|m| (m != "-n") != is_repair) {
-                    eprintln!("fsck.ferrofs: {} and {a} exclude each other\n{USAGE}", mode.as_deref().unwrap_or(""));
-                    exit(16)
-                }
-                repair = is_repair;
-                mode = Some(a.clone());
-            }
-            "-f" | "-C0" => {}
-            "-v" => verbose = true,
-            "-V" | "--version" => {
-                println!("fsck.ferrofs {}", env!("CARGO_PKG_VERSION"));
-                exit(0)
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                exit(0)
-            }
-            s if s.starts_with('-') => {
-                eprintln!("fsck.ferrofs: unknown option {s}\n{USAGE}");
-                exit(16)
-            }
-            _ if target.is_some() => {
-                eprintln!("{USAGE}");
-                exit(16)
-            }
-            _ => target = Some(a),
+    let args: FsckArgs = parse_or_exit(16);
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: installing a handler that only calls async-signal-safe functions. A repair
+        // interrupted before its superblock writes leaves the previous commit in place (CoW).
+        unsafe {
+            libc::signal(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
         }
     }
-    let Some(target) = target else {
-        eprintln!("{USAGE}");
-        exit(16)
-    };
-    let file = match open_target(&target, repair, false) {
+    let repair = args.yes || args.preen;
+    let target = &args.device;
+    let file = match open_target(target, repair, false) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("fsck.ferrofs: {e}");
             exit(8)
         }
     };
-    let (report, _) = check(FileDev(file), &Options { repair, semantic: true });
-    for p in &report.problems {
-        let tag = match (&p.fix, repair) {
-            (Some(_), true) if report.fatal.is_none() => " [fixed]",
-            (Some(_), false) => " [fixable]",
-            _ => "",
+    let mut dev = FileDev(file);
+    if args.preen && !args.force {
+        if let Some(sb) = superblocks_clean(&mut dev) {
+            println!(
+                "{target}: clean, {}/{} blocks (superblocks only; -f checks every tree)",
+                sb.used_blocks + ferrofs_format::layout::FIRST_ALLOC_BLOCK,
+                sb.total_blocks
+            );
+            exit(0)
+        }
+    }
+    let (report, _) = check(dev, &Options { repair, semantic: true, preen: args.preen });
+    for (i, p) in report.problems.iter().enumerate() {
+        let tag = if report.repaired.get(i).copied().unwrap_or(false) {
+            " [fixed]"
+        } else if report.fixable(i) && !repair {
+            " [fixable]"
+        } else if report.fixable(i) && args.preen && report.fatal.is_none() {
+            " [not fixed: needs -y]"
+        } else {
+            ""
         };
         println!("{}{tag}", p.msg);
     }
@@ -72,7 +65,7 @@ fn main() {
         eprintln!("fsck.ferrofs: {target}: {f}");
     }
     let code = report.exit_code();
-    if code != 0 || (verbose && !report.problems.is_empty()) {
+    if code != 0 || (args.verbose && !report.problems.is_empty()) {
         println!(
             "fsck.ferrofs: {target}: {} problem(s), {} fixed, {} inodes, {} tree nodes",
             report.problems.len(),
@@ -80,6 +73,9 @@ fn main() {
             report.inodes,
             report.nodes
         );
+    }
+    if args.preen && code == 4 {
+        eprintln!("fsck.ferrofs: {target}: UNEXPECTED INCONSISTENCY; run fsck.ferrofs manually (with -y or -n).");
     }
     if code == 0 {
         // One line on a clean check, as e2fsck says it.

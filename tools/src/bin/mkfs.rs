@@ -1,65 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
 //! `mkfs.ferrofs [-f] [-q] [-L label] [-U uuid] [-s size] [-d dir] DEVICE|FILE`
 
-use std::path::PathBuf;
 use std::process::exit;
 
 use ferrofs_format::layout::{BLOCK_SIZE, BLOCK_SIZE_U64, MIN_BLOCKS};
 use ferrofs_tools::dev::{open_target, Device, FileDev};
 use ferrofs_tools::fs::{FormatOptions, Fs};
+use ferrofs_tools::cli::{parse_or_exit, MkfsArgs, BLKID_NOTE};
 use ferrofs_tools::mkfs;
 
-const USAGE: &str = "usage: mkfs.ferrofs [-f] [-q] [-V] [-L label] [-U uuid] [-s size[k|m|g|t]] [-d dir] DEVICE|FILE";
 
 /// An image file this run created: removed again if mkfs fails, so no half-made image stays.
 static CREATED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// An existing image file this run extended, with its former length: cut back if mkfs fails
+/// before anything was written to it.
+static EXTENDED: std::sync::Mutex<Option<(std::fs::File, u64)>> = std::sync::Mutex::new(None);
 
 fn die(msg: &str) -> ! {
     eprintln!("mkfs.ferrofs: {msg}");
     if let Some(p) = CREATED.lock().ok().and_then(|mut c| c.take()) {
         let _ = std::fs::remove_file(&p);
     }
+    if let Some((f, len)) = EXTENDED.lock().ok().and_then(|mut c| c.take()) {
+        let _ = f.set_len(len);
+    }
     exit(1)
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let (mut force, mut quiet) = (false, false);
-    let mut label = Vec::new();
-    let mut uuid = None;
-    let mut size = None;
-    let mut dir: Option<PathBuf> = None;
-    let mut target: Option<String> = None;
-    while let Some(a) = args.next() {
-        let mut val = |what: &str| args.next().unwrap_or_else(|| die(&format!("option {a} needs {what}\n{USAGE}")));
-        match a.as_str() {
-            "-f" | "--force" => force = true,
-            "-q" | "--quiet" => quiet = true,
-            "-L" | "--label" => label = val("a label").into_bytes(),
-            "-U" | "--uuid" => uuid = Some(mkfs::parse_uuid(&val("a UUID")).unwrap_or_else(|e| die(&e))),
-            "-s" | "--size" => size = Some(mkfs::parse_size(&val("a size")).unwrap_or_else(|e| die(&e))),
-            "-d" | "--root-dir" => dir = Some(PathBuf::from(val("a directory"))),
-            "-V" | "--version" => {
-                println!("mkfs.ferrofs {}", env!("CARGO_PKG_VERSION"));
-                exit(0)
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                exit(0)
-            }
-            s if s.starts_with('-') && s.len() > 1 => die(&format!("unknown option {s}\n{USAGE}")),
-            _ if target.is_some() => die(&format!("too many arguments\n{USAGE}")),
-            _ => target = Some(a),
-        }
-    }
-    let target = target.unwrap_or_else(|| die(USAGE));
+    let args: MkfsArgs = parse_or_exit(1);
+    let (force, quiet, uuid, dir) = (args.force, args.quiet, args.uuid, args.root_dir.clone());
+    let label = args.label.clone().unwrap_or_default().into_bytes();
+    let size = match (args.size, args.fs_size) {
+        (Some(a), Some(b)) if a != b => die(&format!("--size {a} and FS-SIZE {b} disagree")),
+        (a, b) => a.or(b),
+    };
+    let target = args.device.clone();
     if label.len() > 64 {
         die("label longer than 64 bytes");
     }
     // libblkid first (it knows LUKS, partition tables, RAID members, ...), before we open the
     // device exclusively.
+    let mut blkid_ran = true;
     if !force {
-        if let Some(sig) = mkfs::blkid_probe(&target) {
-            die(&format!("{target} contains existing data: {sig}; use -f to overwrite it"));
+        match mkfs::blkid_probe(&target) {
+            Ok(Some(sig)) => die(&format!("{target} contains existing data: {sig}; use -f to overwrite it")),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("mkfs.ferrofs: warning: {e}; only a short built-in list of signatures is checked");
+                blkid_ran = false;
+            }
         }
     }
     let existed = std::path::Path::new(&target).exists();
@@ -73,7 +64,7 @@ fn main() {
     let mut dev = FileDev(file);
     let dev_size = dev.size().unwrap_or_else(|e| die(&format!("cannot get size of {target}: {e}")));
     if !force {
-        if let Some(sig) = mkfs::detect_signature(&mut dev) {
+        if let Some(sig) = mkfs::detect_signature(&mut dev, !blkid_ran) {
             die(&format!("{target} appears to contain a {sig} signature; use -f to overwrite it"));
         }
     }
@@ -87,7 +78,16 @@ fn main() {
         die(&format!("{target}: {bytes} bytes is too small; the minimum is {} MiB", (MIN_BLOCKS * BLOCK_SIZE_U64) >> 20));
     }
     if is_regular && dev_size < total_blocks * BLOCK_SIZE_U64 {
+        if existed {
+            if let (Ok(mut e), Ok(f)) = (EXTENDED.lock(), dev.0.try_clone()) {
+                *e = Some((f, dev_size));
+            }
+        }
         dev.0.set_len(total_blocks * BLOCK_SIZE_U64).unwrap_or_else(|e| die(&format!("cannot extend {target}: {e}")));
+    }
+    // From here on the image is written: an existing file is no longer "as it was".
+    if let Ok(mut e) = EXTENDED.lock() {
+        *e = None;
     }
     let opts = FormatOptions { label: label.clone(), uuid: uuid.unwrap_or_else(mkfs::random_uuid), total_blocks, time: mkfs::now() };
     let mut fs = Fs::format(dev, &opts).unwrap_or_else(|e| die(&format!("format failed: {e}")));
@@ -105,5 +105,6 @@ fn main() {
             println!("  populated:  {} inodes, {} data bytes", stats.inodes, stats.bytes);
         }
         println!("  free:       {} blocks", fs.sb.free_blocks);
+        println!("{BLKID_NOTE}");
     }
 }
