@@ -649,16 +649,17 @@ size_t ferrofs_shim_dio_prefault_bytes(void)
 	return (size_t)READ_ONCE(dio_prefault_kib) << 10;
 }
 
-/* Direct write passes that resumed after a short pass (read-only; the tests check the retry ran). */
-static atomic_long_t dio_retries = ATOMIC_LONG_INIT(0);
-
-static int dio_retries_get(char *buf, const struct kernel_param *kp)
+/* A read-only module parameter showing an atomic_long_t counter (its kp->arg). */
+static int counter_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%ld\n", atomic_long_read(&dio_retries));
+	return sysfs_emit(buf, "%ld\n", atomic_long_read((atomic_long_t *)kp->arg));
 }
 
-static const struct kernel_param_ops dio_retries_ops = { .get = dio_retries_get };
-module_param_cb(dio_retries, &dio_retries_ops, NULL, 0444);
+static const struct kernel_param_ops counter_ops = { .get = counter_get };
+
+/* Direct write passes that resumed after a short pass (read-only; the tests check the retry ran). */
+static atomic_long_t dio_retries = ATOMIC_LONG_INIT(0);
+module_param_cb(dio_retries, &counter_ops, &dio_retries, 0444);
 MODULE_PARM_DESC(dio_retries, "direct write passes that resumed after a short pass");
 
 void ferrofs_shim_count_dio_retry(void)
@@ -696,14 +697,7 @@ MODULE_PARM_DESC(dio_read_submit_delay_ms, "test only: delay of each direct read
 
 /* Direct read bios that waited for dio_read_submit_delay_ms (the tests wait for this to move). */
 static atomic_long_t dio_read_delayed = ATOMIC_LONG_INIT(0);
-
-static int dio_read_delayed_get(char *buf, const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%ld\n", atomic_long_read(&dio_read_delayed));
-}
-
-static const struct kernel_param_ops dio_read_delayed_ops = { .get = dio_read_delayed_get };
-module_param_cb(dio_read_delayed, &dio_read_delayed_ops, NULL, 0444);
+module_param_cb(dio_read_delayed, &counter_ops, &dio_read_delayed, 0444);
 MODULE_PARM_DESC(dio_read_delayed, "test only: direct read bios delayed so far");
 
 static void ferrofs_dio_read_end_io(struct bio *bio)
