@@ -387,14 +387,9 @@ pub(crate) fn read_iter(iocb: &Kiocb<'_, FerroFs>, to: &mut IovIter) -> Result<u
 /// after a grace period: until every read that might have mapped them is done, they hold no
 /// other file's data. The read side starts after iomap's flush, which may wait for a writeback
 /// completion that waits for a commit.
-pub(crate) fn read_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags, st: Option<&mut DioState>) -> Result<Mapping> {
-    if let Some(st) = st {
-        if st.read_pin.is_none() {
-            st.read_pin = Some(DioReadPin::take());
-        }
-    } else {
-        // The read path always passes its state; without it nothing would hold the blocks.
-        return Err(code::EINVAL);
+pub(crate) fn read_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags, st: &mut DioState) -> Result<Mapping> {
+    if st.read_pin.is_none() {
+        st.read_pin = Some(DioReadPin::take());
     }
     let m = crate::file::map_blocks(inode, pos, len)?;
     if ordered::buffered_pending(inode, pos, m.offset.saturating_add(m.length)) {

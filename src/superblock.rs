@@ -452,7 +452,7 @@ impl FileSystem for FerroFs {
             IoPath::Direct if flags.write() => {
                 Ok((crate::dio::write_begin(inode, pos, len, flags, dio.ok_or(code::EINVAL)?)?, None))
             }
-            IoPath::Direct => Ok((crate::dio::read_begin(inode, pos, len, flags, dio)?, None)),
+            IoPath::Direct => Ok((crate::dio::read_begin(inode, pos, len, flags, dio.ok_or(code::EINVAL)?)?, None)),
         }
     }
 

@@ -30,25 +30,16 @@ fillsz=$(( (free - 4 * MiB - 3 * MiB / 2) / MiB ))
 [ "$fillsz" -gt 0 ] || fail "no room for the filler ($free bytes free)"
 expect dd if=/dev/zero of="$MNT/filler" bs=1M count="$fillsz" oflag=direct status=none
 expect sync
-# physical FILE: "start end" byte ranges on the device, one per extent (FIEMAP).
+# physical FILE: "first last" 512-byte sectors on the device, one line per extent (FIEMAP).
 physical() {
-    python3 - "$1" <<'PY'
-import fcntl, struct, sys
-n = 64
-buf = bytearray(struct.pack("QQIIII", 0, 2**64 - 1, 1, 0, n, 0) + bytes(56 * n))  # FIEMAP_FLAG_SYNC
-fd = open(sys.argv[1], "rb")
-fcntl.ioctl(fd, 0xC020660B, buf)
-count = struct.unpack_from("I", buf, 20)[0]
-for i in range(count):
-    logical, phys, length = struct.unpack_from("QQQ", buf, 32 + 56 * i)
-    print(phys, phys + length)
-PY
+    xfs_io -r -c fiemap "$1" | sed -n 's/.*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\.\([0-9]*\)$/\1 \2/p'
 }
 old=$(physical "$MNT/a") || fail "fiemap a"
 [ -n "$old" ] || fail "fiemap shows no extent of a"
 echo "a's blocks: $old"
 
 echo 1000 > $PAR/dio_read_submit_delay_ms
+trap 'echo 0 > $PAR/dio_read_submit_delay_ms' EXIT
 before=$(cat $PAR/dio_read_delayed)
 dd if="$MNT/a" of=/tmp/read bs=4M count=1 iflag=direct status=none &
 reader=$!
@@ -58,14 +49,13 @@ for _ in $(seq 600); do
     kill -0 $reader 2>/dev/null || break
     sleep 0.05
 done
-[ "$(cat $PAR/dio_read_delayed)" -gt "$before" ] || { echo 0 > $PAR/dio_read_submit_delay_ms; fail "the direct read never reached its bio submission"; }
+[ "$(cat $PAR/dio_read_delayed)" -gt "$before" ] || fail "the direct read never reached its bio submission"
 # The overwrite frees a's old blocks (its finish), the commit makes them free on disk, the next
 # write gets them.
-dd if=/tmp/a2 of="$MNT/a" bs=4M oflag=direct conv=notrunc status=none || { echo 0 > $PAR/dio_read_submit_delay_ms; fail "overwrite"; }
+dd if=/tmp/a2 of="$MNT/a" bs=4M oflag=direct conv=notrunc status=none || fail "overwrite"
 expect sync
-dd if=/tmp/bb of="$MNT/b" bs=4M oflag=direct status=none || { echo 0 > $PAR/dio_read_submit_delay_ms; fail "write of b"; }
-wait $reader || { echo 0 > $PAR/dio_read_submit_delay_ms; fail "the direct read failed"; }
-echo 0 > $PAR/dio_read_submit_delay_ms
+dd if=/tmp/bb of="$MNT/b" bs=4M oflag=direct status=none || fail "write of b"
+wait $reader || fail "the direct read failed"
 new_b=$(physical "$MNT/b") || fail "fiemap b"
 echo "b's blocks: $new_b"
 python3 - "$old" "$new_b" <<'PY' || fail "b did not get any of a's old blocks: the test did not set up the reuse"
@@ -73,7 +63,7 @@ import sys
 def ranges(t):
     return [tuple(map(int, l.split())) for l in t.splitlines() if l.strip()]
 a, b = ranges(sys.argv[1]), ranges(sys.argv[2])
-sys.exit(0 if any(s < be and bs < e for s, e in a for bs, be in b) else 1)
+sys.exit(0 if any(s <= be and bs <= e for s, e in a for bs, be in b) else 1)
 PY
 python3 - /tmp/read <<'PY' || fail "the direct read returned bytes that are neither a's old nor a's new contents"
 import sys
