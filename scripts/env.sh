@@ -5,11 +5,10 @@ FERROFS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FERROFS_CACHE="${FERROFS_CACHE:-$HOME/.cache/ferrofs}"
 FERROFS_KVER=6.12
 # Debian's clang-19/lld-19 come first (LLVM=1 finds clang and ld.lld on PATH); then cargo's bin
-# (bindgen, and the rustup toolchain that builds the host tools and tests) and pip's scripts dir (vng).
+# (bindgen, and the rustup toolchain that builds the host tools and tests), and the cache's bin
+# (vng and virtme-*, linked from the venv scripts/setup-vng makes; the venv's python3 stays off PATH).
 # The kernel and the module are built with Debian's rustc through RUSTC= below, never through PATH.
-_pyscripts="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
-export PATH="/usr/lib/llvm-19/bin:$HOME/.cargo/bin:${_pyscripts:+$_pyscripts:}$PATH"
-unset _pyscripts
+export PATH="/usr/lib/llvm-19/bin:$HOME/.cargo/bin:$FERROFS_CACHE/bin:$PATH"
 # The kernel must be built with Debian's rustc (it ships rust-src); the rustup one does not.
 # FERROFS_RUSTC overrides it (the check uses that to prove a kernel without Rust is refused).
 KMAKE_VARS=(LLVM=1 ARCH=x86_64 "RUSTC=${FERROFS_RUSTC:-/usr/bin/rustc}" BINDGEN=bindgen HOSTRUSTC=/usr/bin/rustc)
