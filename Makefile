@@ -41,8 +41,9 @@ test-host:
 vm-test: module tools
 	scripts/vm -- tests/vm/run-all
 
+# make check KDIR=<a built Rust-enabled kernel tree> tests the module against that kernel (CI's own).
 check:
-	scripts/check
+	scripts/check $(if $(filter command line environment,$(origin KDIR)),--kdir $(KDIR))
 
 demo:
 	scripts/demo
