@@ -2,10 +2,9 @@
 //! population from a host tree, one test per corruption class, repairs.
 
 use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::{symlink, FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::Command;
 
 use ferrofs_format::items::{ExtentData, FT_REG, S_IFLNK};
 use ferrofs_format::key::{Key, DIR_INDEX, EXTENT_DATA};
@@ -14,66 +13,8 @@ use ferrofs_format::{dir, extent, inode, node, tree};
 use ferrofs_tools::dev::FileDev;
 use ferrofs_tools::fs::Fs;
 
-const MKFS: &str = env!("CARGO_BIN_EXE_mkfs-ferrofs");
-const FSCK: &str = env!("CARGO_BIN_EXE_fsck-ferrofs");
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let p = std::env::temp_dir().join(format!("ferrofs-cli-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, s: &str) -> PathBuf {
-        self.0.join(s)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(bin: &str, args: &[&str]) -> Output {
-    Command::new(bin).args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn fsck(img: &Path, flag: &str) -> (i32, String) {
-    let o = run(FSCK, &[flag, img.to_str().unwrap()]);
-    (o.status.code().unwrap_or(-1), text(&o))
-}
-
-/// A small host tree with files, a sparse file, subdirs, a symlink and a hard link.
-fn make_source(t: &TempDir) -> PathBuf {
-    let src = t.path("src");
-    fs::create_dir_all(src.join("sub/deeper")).unwrap();
-    fs::write(src.join("hello.txt"), b"hello, world\n").unwrap();
-    fs::write(src.join("empty"), b"").unwrap();
-    let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    fs::write(src.join("sub/big.bin"), &big).unwrap();
-    fs::write(src.join("two"), vec![0xAB; 8192]).unwrap();
-    fs::write(src.join("two2"), vec![0xCD; 8192]).unwrap();
-    let f = File::create(src.join("sparse")).unwrap();
-    f.set_len(50 * 4096).unwrap();
-    f.write_all_at(b"data at the start", 0).unwrap();
-    f.write_all_at(b"data in the middle", 20 * 4096 + 100).unwrap();
-    drop(f);
-    symlink("hello.txt", src.join("link")).unwrap();
-    fs::hard_link(src.join("hello.txt"), src.join("sub/hardlink")).unwrap();
-    for i in 0..150 {
-        fs::write(src.join(format!("sub/deeper/file{i:03}")), format!("content {i}\n")).unwrap();
-    }
-    src
-}
+mod common;
+use common::*;
 
 fn mkfs_img(t: &TempDir) -> PathBuf {
     let src = make_source(t);
@@ -209,50 +150,6 @@ fn mkfs_refuses_existing_signatures_and_small_sizes() {
     File::create(&zero).unwrap().set_len(17 << 20).unwrap();
     assert_eq!(fsck(&zero, "-n").0, 8);
     assert_eq!(fsck(&t.path("missing"), "-n").0, 8);
-}
-
-/// Runs a tool that makes a sample image; the test needs it (scripts/setup installs it).
-fn make_sample(cmd: &str, args: &[&str], stdin: &str) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut c = Command::new(cmd)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{cmd} (installed by scripts/setup): {e}"));
-    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let o = c.wait_with_output().unwrap();
-    assert!(o.status.success(), "{cmd} {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-}
-
-#[test]
-fn mkfs_refuses_what_blkid_finds() {
-    let t = TempDir::new();
-    // (image, MiB, tool, its arguments, its stdin, what mkfs.ferrofs must name)
-    type Sample<'a> = (&'a str, u64, &'a str, Vec<&'a str>, &'a str, &'a str);
-    let cases: [Sample<'_>; 7] = [
-        ("mbr", 20, "sfdisk", vec!["-q"], "label: dos\n,,L\n", "dos partition table"),
-        ("gpt", 20, "sfdisk", vec!["-q"], "label: gpt\n,,L\n", "gpt partition table"),
-        ("swap", 20, "mkswap", vec![], "", "swap"),
-        ("ext4", 20, "mkfs.ext4", vec!["-q", "-F"], "", "ext4"),
-        ("xfs", 320, "mkfs.xfs", vec!["-q", "-f"], "", "xfs"),
-        ("btrfs", 128, "mkfs.btrfs", vec!["-q", "-f"], "", "btrfs"),
-        ("luks", 20, "cryptsetup", vec!["luksFormat", "--batch-mode", "--type", "luks2", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000"], "secret\n", "crypto_LUKS"),
-    ];
-    for (name, mib, cmd, mut args, stdin, want) in cases {
-        let img = t.path(name);
-        File::create(&img).unwrap().set_len(mib << 20).unwrap();
-        args.push(img.to_str().unwrap());
-        make_sample(cmd, &args, stdin);
-        let o = run(MKFS, &[img.to_str().unwrap()]);
-        assert!(!o.status.success(), "{name}: mkfs.ferrofs formatted it without -f");
-        assert!(text(&o).contains(want) && text(&o).contains("-f"), "{name}: {}", text(&o));
-        let o = run(MKFS, &["-f", "-q", img.to_str().unwrap()]);
-        assert!(o.status.success(), "{name} with -f: {}", text(&o));
-        assert_eq!(fsck(&img, "-n").0, 0, "{name}");
-    }
 }
 
 #[test]
@@ -543,9 +440,6 @@ fn fsck_survives_mutated_images() {
 
 // ------------------------------------------------------------ command lines (issue 12)
 
-const TUNE: &str = env!("CARGO_BIN_EXE_tune-ferrofs");
-const MANGEN: &str = env!("CARGO_BIN_EXE_ferrofs-mangen");
-
 fn tune_list(img: &Path) -> String {
     let o = run(TUNE, &["-l", img.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
@@ -612,8 +506,9 @@ fn fsck_cannot_read_is_8_and_signal_is_32() {
     let fifo = t.path("fifo");
     let st = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo (coreutils) is needed");
     assert!(st.success());
-    let mut child = Command::new(FSCK).args(["-n", fifo.to_str().unwrap()]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let child = Command::new(FSCK).args(["-n", fifo.to_str().unwrap()]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // Signal it once it is blocked in open(2) of the FIFO (its handlers are installed before).
+    wait_in_syscall(child.id(), &[2, 257]);
     let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(st.success());
     let out = child.wait_with_output().unwrap();
