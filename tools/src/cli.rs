@@ -19,8 +19,12 @@ contrib/util-linux of the ferrofs sources), so name the type: mount -t ferrofs D
     long_about = "Create a ferrofs filesystem on a block device or an image file (created when missing). \
 A device that is mounted or otherwise claimed is refused (exclusive open); a device or file in which libblkid \
 (blkid -p) finds a filesystem, partition table, LUKS header, swap or RAID signature is refused unless -f is given. \
-A failed run removes an image file it created and leaves an existing one as it was.",
-    after_help = BLKID_NOTE,
+A failed or interrupted run leaves nothing half-made: it removes an image file it created, and puts back \
+what it overwrote of an existing image file or device (kept in memory before each first write: always for \
+images up to 64 MiB, and for larger ones as long as no more than 64 MiB was written, which a run without -d \
+never comes near). SIGINT, SIGTERM and SIGHUP stop it between two writes, after that cleanup.",
+    after_help = "Exit status: 0 made, 1 failed (usage errors included), 128+N stopped by signal N \
+(SIGINT 130, SIGTERM 143, SIGHUP 129).\n\n".to_owned() + BLKID_NOTE,
     args_override_self = true
 )]
 pub struct MkfsArgs {

@@ -12,5 +12,6 @@ pub mod fs;
 pub mod fsck;
 pub mod mkfs;
 pub mod store;
+pub mod undo;
 
 pub use ferrofs_format as format;

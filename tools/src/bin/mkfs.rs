@@ -1,42 +1,111 @@
 // SPDX-License-Identifier: GPL-2.0
-//! `mkfs.ferrofs [-f] [-q] [-L label] [-U uuid] [-s size] [-d dir] DEVICE|FILE`
+//! `mkfs.ferrofs [-f] [-q] [-L label] [-U uuid] [-s size] [-d dir] DEVICE|FILE [FS-SIZE]`
+//!
+//! Exit status: 0 made; 1 failed; 128+N stopped by signal N (SIGINT 130, SIGTERM 143, SIGHUP
+//! 129). A failed or stopped run leaves nothing half-made: an image file it created is removed,
+//! an existing image file or device gets back the contents it overwrote (its undo log,
+//! `ferrofs_tools::undo`) and its former length.
 
 use std::process::exit;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use ferrofs_format::layout::{BLOCK_SIZE, BLOCK_SIZE_U64, MIN_BLOCKS};
-use ferrofs_tools::dev::{open_target, Device, FileDev};
-use ferrofs_tools::fs::{FormatOptions, Fs};
 use ferrofs_tools::cli::{parse_or_exit, MkfsArgs, BLKID_NOTE};
+use ferrofs_tools::dev::{open_target, FileDev};
+use ferrofs_tools::fs::{FormatOptions, Fs};
 use ferrofs_tools::mkfs;
+use ferrofs_tools::undo::{self, UndoDev, UndoLog};
 
+/// How much of an existing image's old contents the undo log keeps: any image up to this size
+/// is restored whole; a larger one as long as no more than this was written.
+const UNDO_CAP: u64 = 64 << 20;
 
-/// An image file this run created: removed again if mkfs fails, so no half-made image stays.
-static CREATED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+/// The signal that stopped this run (0: none). Set by the handler, checked before each write.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
-/// An existing image file this run extended, with its former length: cut back if mkfs fails
-/// before anything was written to it.
-static EXTENDED: std::sync::Mutex<Option<(std::fs::File, u64)>> = std::sync::Mutex::new(None);
+/// An image file this run created: removed again if mkfs fails.
+static CREATED: Mutex<Option<String>> = Mutex::new(None);
 
-fn die(msg: &str) -> ! {
-    eprintln!("mkfs.ferrofs: {msg}");
+/// The undo log of an existing image file or device: played back if mkfs fails.
+static UNDO: Mutex<Option<Arc<Mutex<UndoLog>>>> = Mutex::new(None);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    // An atomic store is async-signal-safe; the cleanup runs in main, between writes.
+    SIGNAL.store(sig, Ordering::SeqCst);
+}
+
+fn install_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction with an empty mask and a handler that only stores to an
+        // atomic; SA_RESTART lets blocking calls finish, the flag is checked between writes.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        _ => "signal",
+    }
+}
+
+/// Undoes what this run did to the target; says what.
+fn cleanup(target: &str) -> Option<String> {
     if let Some(p) = CREATED.lock().ok().and_then(|mut c| c.take()) {
-        let _ = std::fs::remove_file(&p);
+        return Some(match std::fs::remove_file(&p) {
+            Ok(()) => format!("removed {p}, which this run had created"),
+            Err(e) => format!("could not remove {p}, which this run had created: {e}"),
+        });
     }
-    if let Some((f, len)) = EXTENDED.lock().ok().and_then(|mut c| c.take()) {
-        let _ = f.set_len(len);
+    let log = UNDO.lock().ok().and_then(|mut u| u.take())?;
+    let r = undo::lock(&log).restore();
+    Some(match r {
+        Ok(r) if r.chunks == 0 && !r.truncated => format!("{target} was not changed"),
+        Ok(r) => format!("{target} is back as it was ({} KiB written back{})", r.chunks * undo::CHUNK / 1024, if r.truncated { ", length restored" } else { "" }),
+        Err(e) => format!("could not restore {target}: {e}"),
+    })
+}
+
+fn die_in(target: &str, msg: &str) -> ! {
+    let sig = SIGNAL.load(Ordering::SeqCst);
+    if sig != 0 {
+        eprintln!("mkfs.ferrofs: interrupted by {} ({sig})", signal_name(sig));
+    } else {
+        eprintln!("mkfs.ferrofs: {msg}");
     }
-    exit(1)
+    if let Some(what) = cleanup(target) {
+        eprintln!("mkfs.ferrofs: {what}");
+    }
+    exit(if sig != 0 { 128 + sig } else { 1 })
+}
+
+/// Stops here, cleaning up, if a signal came.
+fn check_signal(target: &str) {
+    if SIGNAL.load(Ordering::SeqCst) != 0 {
+        die_in(target, "interrupted");
+    }
 }
 
 fn main() {
     let args: MkfsArgs = parse_or_exit(1);
+    install_handlers();
+    let target = args.device.clone();
+    let die = |msg: &str| -> ! { die_in(&target, msg) };
     let (force, quiet, uuid, dir) = (args.force, args.quiet, args.uuid, args.root_dir.clone());
     let label = args.label.clone().unwrap_or_default().into_bytes();
     let size = match (args.size, args.fs_size) {
         (Some(a), Some(b)) if a != b => die(&format!("--size {a} and FS-SIZE {b} disagree")),
         (a, b) => a.or(b),
     };
-    let target = args.device.clone();
     if label.len() > 64 {
         die("label longer than 64 bytes");
     }
@@ -44,7 +113,9 @@ fn main() {
     // device exclusively.
     let mut blkid_ran = true;
     if !force {
-        match mkfs::blkid_probe(&target) {
+        let probed = mkfs::blkid_probe(&target);
+        check_signal(&target);
+        match probed {
             Ok(Some(sig)) => die(&format!("{target} contains existing data: {sig}; use -f to overwrite it")),
             Ok(None) => {}
             Err(e) => {
@@ -60,9 +131,16 @@ fn main() {
             *c = Some(target.clone());
         }
     }
+    check_signal(&target);
     let is_regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
-    let mut dev = FileDev(file);
-    let dev_size = dev.size().unwrap_or_else(|e| die(&format!("cannot get size of {target}: {e}")));
+    let log = UndoLog::new(&file, UNDO_CAP).unwrap_or_else(|e| die(&format!("cannot read {target}: {e}")));
+    if existed {
+        if let Ok(mut u) = UNDO.lock() {
+            *u = Some(log.clone());
+        }
+    }
+    let dev_size = undo::lock(&log).original_len();
+    let mut dev = UndoDev::new(FileDev(file), log.clone(), &SIGNAL);
     if !force {
         if let Some(sig) = mkfs::detect_signature(&mut dev, !blkid_ran) {
             die(&format!("{target} appears to contain a {sig} signature; use -f to overwrite it"));
@@ -78,23 +156,22 @@ fn main() {
         die(&format!("{target}: {bytes} bytes is too small; the minimum is {} MiB", (MIN_BLOCKS * BLOCK_SIZE_U64) >> 20));
     }
     if is_regular && dev_size < total_blocks * BLOCK_SIZE_U64 {
-        if existed {
-            if let (Ok(mut e), Ok(f)) = (EXTENDED.lock(), dev.0.try_clone()) {
-                *e = Some((f, dev_size));
-            }
-        }
-        dev.0.set_len(total_blocks * BLOCK_SIZE_U64).unwrap_or_else(|e| die(&format!("cannot extend {target}: {e}")));
-    }
-    // From here on the image is written: an existing file is no longer "as it was".
-    if let Ok(mut e) = EXTENDED.lock() {
-        *e = None;
+        check_signal(&target);
+        dev.dev.0.set_len(total_blocks * BLOCK_SIZE_U64).unwrap_or_else(|e| die(&format!("cannot extend {target}: {e}")));
     }
     let opts = FormatOptions { label: label.clone(), uuid: uuid.unwrap_or_else(mkfs::random_uuid), total_blocks, time: mkfs::now() };
-    let mut fs = Fs::format(dev, &opts).unwrap_or_else(|e| die(&format!("format failed: {e}")));
+    let io_error = || undo::lock(&log).last_error().map(str::to_string);
+    let mut fs = Fs::format(dev, &opts).unwrap_or_else(|e| die(&with_io(&format!("format failed: {e}"), io_error())));
     let mut stats = mkfs::PopulateStats::default();
     if let Some(d) = &dir {
-        stats = mkfs::populate(&mut fs, d).unwrap_or_else(|e| die(&e));
-        fs.commit().unwrap_or_else(|e| die(&format!("commit failed: {e}")));
+        stats = mkfs::populate(&mut fs, d).unwrap_or_else(|e| die(&with_io(&e, io_error())));
+        fs.commit().unwrap_or_else(|e| die(&with_io(&format!("commit failed: {e}"), io_error())));
+    }
+    // Done: a signal that came after the last write changes nothing any more.
+    undo::lock(&log).discard();
+    if let (Ok(mut u), Ok(mut c)) = (UNDO.lock(), CREATED.lock()) {
+        *u = None;
+        *c = None;
     }
     if !quiet {
         println!("ferrofs: {target}");
@@ -106,5 +183,13 @@ fn main() {
         }
         println!("  free:       {} blocks", fs.sb.free_blocks);
         println!("{BLKID_NOTE}");
+    }
+}
+
+/// A failure message with the device error behind it, when there was one.
+fn with_io(msg: &str, io: Option<String>) -> String {
+    match io {
+        Some(io) if !msg.contains(&io) => format!("{msg} ({io})"),
+        _ => msg.to_string(),
     }
 }
