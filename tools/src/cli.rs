@@ -63,7 +63,9 @@ pub struct MkfsArgs {
     about = "check and repair a ferrofs filesystem",
     long_about = "Check a ferrofs filesystem: both superblocks, every tree node (checksum, owner, level, \
 key order, block number), the extent tree against all references, and inode, directory and link count \
-consistency. Without -n, -y or -p nothing is written (as with -n). Problems marked [fixable] are the ones -y \
+consistency. Without -n, -y or -p nothing is written (as with -n). A mounted or otherwise claimed block device is \
+checked read-only with a warning (the results may be inaccurate while it changes); -y and -p refuse it \
+(exit 8). Problems marked [fixable] are the ones -y \
 repairs; -p repairs only those safe to fix unattended (superblock summaries and copies, link counts, stale \
 orphan items) and leaves extent reference problems for -y.",
     after_help = "Exit status (fsck(8)): 0 no errors, 1 errors corrected, 4 errors left uncorrected, \

@@ -107,6 +107,24 @@ pub fn open_target(path: &str, write: bool, create: bool) -> Result<File, String
     })
 }
 
+/// Is `path` a block device in use? `Some("mounted on /mnt")` or `Some("in use (...)")` when
+/// the kernel refuses an exclusive read-only open of it; `None` for a free device, a file, or
+/// a path that cannot be opened (the caller's own open reports that).
+pub fn in_use(path: &str) -> Option<String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.file_type().is_block_device() {
+        return None;
+    }
+    match std::fs::OpenOptions::new().read(true).custom_flags(O_EXCL).open(path) {
+        Err(e) if e.raw_os_error() == Some(16) => Some(match mount_point_of(meta.rdev()) {
+            Some(mp) => format!("mounted on {mp}"),
+            None => "in use (claimed by the kernel: mounted, swap, device-mapper, md, or held open exclusively)".to_string(),
+        }),
+        _ => None,
+    }
+}
+
 /// Where the block device `rdev` is mounted, from /proc/self/mountinfo.
 fn mount_point_of(rdev: u64) -> Option<String> {
     let (major, minor) = (((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff), (rdev & 0xff) | ((rdev >> 12) & !0xff));

@@ -1,5 +1,5 @@
 # mkfs.ferrofs and a repairing fsck.ferrofs refuse a mounted device (exclusive open: the kernel says
-# EBUSY) and name the mount point; a checking fsck reads it. Mounted ext4 and mounted ferrofs.
+# EBUSY) and name the mount point; a checking fsck reads it, with a warning. Mounted ext4 and mounted ferrofs.
 . tests/vm/lib.sh
 need_tools
 expect mkfs.ext4 -q -F "$SCRATCH_DEV"
@@ -17,7 +17,8 @@ load_ferrofs
 "$MKFS" -f "$TEST_DEV" >/dev/null 2>&1 && fail "mkfs.ferrofs -f formatted a mounted ferrofs"
 "$FSCK" -y "$TEST_DEV"; rc=$?
 [ $rc = 8 ] || fail "fsck.ferrofs -y on a mounted device: exit $rc, want 8"
-expect "$FSCK" -n "$TEST_DEV"
+out=$("$FSCK" -n "$TEST_DEV" 2>&1) || fail "fsck.ferrofs -n on a mounted ferrofs: exit $?: $out"
+echo "$out" | grep -q "is mounted on .*checking it read-only" || fail "fsck.ferrofs -n on a mounted device gave no warning: $out"
 expect umount "$MNT"
 expect "$FSCK" -y "$TEST_DEV"
 exit 0

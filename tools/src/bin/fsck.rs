@@ -7,7 +7,7 @@
 use std::process::exit;
 
 use ferrofs_tools::cli::{parse_or_exit, FsckArgs};
-use ferrofs_tools::dev::{open_target, FileDev};
+use ferrofs_tools::dev::{in_use, open_target, FileDev};
 use ferrofs_tools::fsck::{check, superblocks_clean, Options};
 
 extern "C" fn on_signal(_sig: libc::c_int) {
@@ -30,6 +30,13 @@ fn main() {
     }
     let repair = args.yes || args.preen;
     let target = &args.device;
+    if !repair {
+        // As e2fsck: a check-only run of a mounted device goes ahead, read-only, with a warning;
+        // -y and -p are refused below (exclusive open).
+        if let Some(how) = in_use(target) {
+            eprintln!("fsck.ferrofs: warning: {target} is {how}; checking it read-only, the results may be inaccurate while it is in use");
+        }
+    }
     let file = match open_target(target, repair, false) {
         Ok(f) => f,
         Err(e) => {

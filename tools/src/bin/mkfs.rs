@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use ferrofs_format::layout::{BLOCK_SIZE, BLOCK_SIZE_U64, MIN_BLOCKS};
 use ferrofs_tools::cli::{parse_or_exit, MkfsArgs, BLKID_NOTE};
-use ferrofs_tools::dev::{open_target, FileDev};
+use ferrofs_tools::dev::{in_use, open_target, FileDev};
 use ferrofs_tools::fs::{FormatOptions, Fs};
 use ferrofs_tools::mkfs;
 use ferrofs_tools::undo::{self, UndoDev, UndoLog};
@@ -109,7 +109,12 @@ fn main() {
     if label.len() > 64 {
         die("label longer than 64 bytes");
     }
-    // libblkid first (it knows LUKS, partition tables, RAID members, ...), before we open the
+    // A mounted or claimed device first: that, not its contents, is why it is refused (the
+    // exclusive open below would refuse it too).
+    if let Some(how) = in_use(&target) {
+        die(&format!("{target} is {how}; refusing to write to it"));
+    }
+    // libblkid next (it knows LUKS, partition tables, RAID members, ...), before we open the
     // device exclusively.
     let mut blkid_ran = true;
     if !force {
