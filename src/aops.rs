@@ -13,7 +13,7 @@ use crate::format::space::ReserveClass;
 use crate::ordered::{self, WritebackState};
 use crate::superblock::{fs_err, with_tree, FerroFs};
 use crate::transaction::{self, Cost, Txn};
-use crate::vfs::file::{FsyncFile, IovIter, Kiocb};
+use crate::vfs::file::{OpenFile, IovIter, Kiocb};
 use crate::vfs::inode::Inode;
 use crate::vfs::iomap::{IomapFlags, MapKind, Mapping};
 use core::sync::atomic::Ordering;
@@ -27,7 +27,7 @@ const RESERVED_NOW: u64 = 1;
 
 /// Items a truncate step removes at most (a file with more extents is cut in several
 /// transactions, from the end backwards).
-const TRUNCATE_BATCH: u64 = 64;
+pub(crate) const TRUNCATE_BATCH: u64 = 64;
 
 /// Growing a file from `old` to `new` bytes (a write past the end, a truncate up): the old last
 /// block's tail, up to `new`, reads as zeros afterwards.
@@ -84,6 +84,11 @@ pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Iom
         // Zeroing leaves holes and preallocated ranges alone: nothing is dirtied.
         return Ok(m);
     }
+    if let MapKind::Unwritten(_) = m.kind {
+        // Preallocated: writeback writes these blocks in place, no new space is needed (so a
+        // write into space fallocate(2) set aside never fails with ENOSPC).
+        return Ok(m);
+    }
     let a = m.offset / BS;
     let b = m.offset.saturating_add(m.length).div_ceil(BS).max(a + 1);
     let r = ordered::reserve(inode, a, b, flags.nowait())?;
@@ -118,7 +123,7 @@ pub(crate) fn writeback_map(inode: &Inode<FerroFs>, st: &mut WritebackState, pos
 
 /// `fsync`/`fdatasync`: writes back the range, waits for its ordered extents, commits. Takes the
 /// inode lock for the wait and the commit (the direct I/O path relies on that).
-pub(crate) fn fsync(file: &FsyncFile<'_, FerroFs>, start: u64, end: u64) -> Result {
+pub(crate) fn fsync(file: &OpenFile<'_, FerroFs>, start: u64, end: u64) -> Result {
     let inode = file.inode();
     let wb = file.write_and_wait(start, end);
     let _lock = inode.lock();
@@ -157,7 +162,6 @@ pub(crate) fn truncate(inode: &Inode<FerroFs>, size: u64) -> Result {
 fn punch_tail(inode: &Inode<FerroFs>, from: u64, size: u64) -> Result {
     let sb = inode.sb();
     let ino = inode.ino();
-    let data = inode.data();
     loop {
         let cut = with_tree(sb, |st, root| fileext::nth_from_end(st, &root, ino, from, TRUNCATE_BATCH + 1))?;
         // More than a batch left: cut the last batch only (from the start of its first item).
@@ -166,33 +170,78 @@ fn punch_tail(inode: &Inode<FerroFs>, from: u64, size: u64) -> Result {
             None => from,
         };
         let last = cut.is_none();
-        let items = fileext::items_changed_bound(TRUNCATE_BATCH) + 1;
-        let mut tx = Txn::start(sb, Cost { items, class: ReserveClass::Unlink })?;
-        let r = (|| -> Result<u64> {
-            let mut st = tx.store();
-            let mut roots = st.state().roots;
-            let mut freed: KVec<(u64, u64)> = KVec::new();
-            let removed = fileext::punch(&mut st, &mut roots.fs_root, &mut roots.ext_root, ino, step_from, u64::MAX, &mut |s, l| {
-                freed.push((s, l), GFP_KERNEL).map_err(|_| format::FsError::NoSpace)
-            });
-            st.state().roots.fs_root = roots.fs_root;
-            st.state().roots.ext_root = roots.ext_root;
-            let removed = removed.map_err(|e| fs_err(sb, e))?;
-            for (s, l) in freed {
-                st.free_data(s, l).map_err(|e| fs_err(sb, e))?;
-            }
-            let b = data.disk_bytes.load(Ordering::Acquire);
-            data.disk_bytes.store(b.saturating_sub(removed), Ordering::Release);
-            if last {
-                data.disk_size.store(size, Ordering::Release);
-            }
-            crate::inode::update_item(&mut st, inode).map_err(|e| fs_err(sb, e))?;
-            Ok(removed)
-        })();
-        let removed = tx.finish(r)?;
-        inode.sub_bytes(removed);
+        punch_step(inode, step_from, u64::MAX, last.then_some(size))?;
         if last {
             return Ok(());
         }
     }
+}
+
+/// Frees the file's extents in `from..to` (block aligned), in bounded transactions from the
+/// start. The caller has dropped the range's page cache, delalloc reservations and ordered
+/// extents (and holds the inode and invalidate locks, so none come back).
+pub(crate) fn punch_range(inode: &Inode<FerroFs>, from: u64, to: u64) -> Result {
+    let ino = inode.ino();
+    let sb = inode.sb();
+    let mut from = from;
+    loop {
+        // More than a batch of items: this step ends where the next batch's first item starts.
+        let cut = with_tree(sb, |st, root| {
+            let (mut n, mut at) = (0u64, None);
+            fileext::for_each_in_range(st, &root, ino, from, to, |off, _| {
+                n += 1;
+                if n > TRUNCATE_BATCH {
+                    at = Some(off.max(from));
+                    return Ok(false);
+                }
+                Ok(true)
+            })?;
+            Ok(at)
+        })?;
+        punch_step(inode, from, cut.unwrap_or(to), None)?;
+        match cut {
+            Some(c) if c > from => from = c,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Frees the file's extents in `from..to` (block aligned; `u64::MAX`: to the end), at most
+/// [`TRUNCATE_BATCH`] items of them, in one transaction; `size` is a new on-disk size to record
+/// with it. The caller has dropped the range's page cache, delalloc reservations and ordered
+/// extents.
+pub(crate) fn punch_step(inode: &Inode<FerroFs>, from: u64, to: u64, size: Option<u64>) -> Result {
+    let sb = inode.sb();
+    let ino = inode.ino();
+    let data = inode.data();
+    let items = fileext::items_changed_bound(TRUNCATE_BATCH) + 1;
+    // Blocks an in-place write is still writing are not freed under it (see ordered::InPlace).
+    let _finishing = ordered::hold_finishes(inode);
+    let mut in_place = ordered::InPlace::take(inode)?;
+    let mut tx = Txn::start(sb, Cost { items, class: ReserveClass::Unlink })?;
+    let r = (|| -> Result<u64> {
+        let mut st = tx.store();
+        let mut roots = st.state().roots;
+        let mut freed: KVec<(u64, u64)> = KVec::new();
+        let removed = fileext::punch(&mut st, &mut roots.fs_root, &mut roots.ext_root, ino, from, to, &mut |s, l| {
+            freed.push((s, l), GFP_KERNEL).map_err(|_| format::FsError::NoSpace)
+        });
+        st.state().roots.fs_root = roots.fs_root;
+        st.state().roots.ext_root = roots.ext_root;
+        let removed = removed.map_err(|e| fs_err(sb, e))?;
+        for (s, l) in freed {
+            in_place.free(&mut st, s, l).map_err(|e| fs_err(sb, e))?;
+        }
+        let b = data.disk_bytes.load(Ordering::Acquire);
+        data.disk_bytes.store(b.saturating_sub(removed), Ordering::Release);
+        if let Some(size) = size {
+            data.disk_size.store(size, Ordering::Release);
+        }
+        crate::inode::update_item(&mut st, inode).map_err(|e| fs_err(sb, e))?;
+        Ok(removed)
+    })();
+    let removed = tx.finish(r)?;
+    in_place.hand_over();
+    inode.sub_bytes(removed);
+    Ok(())
 }

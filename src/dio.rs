@@ -253,13 +253,15 @@ fn write_buffered_rest(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter, done: usiz
 }
 
 /// The direct write path's mapping at `pos`: the rest of the cached ordered extent when a pass
-/// resumes in it, otherwise new blocks under a new ordered extent.
+/// resumes in it; otherwise, in preallocated space, the preallocated blocks themselves (written
+/// in place, converted by the finish); otherwise new blocks under a new ordered extent.
 pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags, st: &mut DioState) -> Result<Mapping> {
     if let Some((o, next)) = st.cached.take() {
         if next == pos {
             if let Some((addr, n)) = ordered::dio_remainder(&o, pos) {
+                let m = blocks_of(&o, pos, n.min(len), addr);
                 st.cached = Some((o, next));
-                return Ok(new_blocks(pos, n.min(len), addr));
+                return Ok(m);
             }
         }
         // A pass always resumes where the one before stopped; should it not, the old extent's
@@ -269,9 +271,23 @@ pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Iom
     if pos % BS != 0 || len == 0 {
         return Err(code::EINVAL);
     }
+    if let Some((o, addr, n)) = ordered::dio_in_place(inode, pos, len, flags.nowait(), st.sync)? {
+        let m = blocks_of(&o, pos, n.min(len), addr);
+        st.cached = Some((o, pos));
+        return Ok(m);
+    }
     let (o, addr, n) = ordered::dio_alloc(inode, pos, len, flags.nowait(), st.sync)?;
     st.cached = Some((o, pos));
     Ok(new_blocks(pos, n.min(len), addr))
+}
+
+/// The mapping of blocks at `addr` of the ordered extent `o`: new blocks, or preallocated ones
+/// written in place (unwritten to iomap, which then never uses FUA in place of our sync).
+fn blocks_of(o: &Ordered, pos: u64, len: u64, addr: u64) -> Mapping {
+    if o.in_place() {
+        return Mapping::new(MapKind::Unwritten(addr), pos, len);
+    }
+    new_blocks(pos, len, addr)
 }
 
 fn new_blocks(pos: u64, len: u64, addr: u64) -> Mapping {

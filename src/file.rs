@@ -9,6 +9,10 @@ use crate::vfs::inode::Inode;
 use crate::vfs::euclean;
 use kernel::error::Result;
 
+/// Items of a file looked at to tell whether one of its extents is shared with another file
+/// (FIEMAP); a file with more reports every extent with several references as shared.
+const SHARED_SCAN_LIMIT: usize = 4096;
+
 /// Maps the range at `pos` (up to `len` bytes) to the device: the extent covering `pos`, or the
 /// hole up to the next extent.
 pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<Mapping> {
@@ -53,7 +57,19 @@ pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<M
 /// holding data that is written to the page cache and not allocated yet (or being written) is
 /// reported as delayed allocation, so it counts as data.
 pub(crate) fn map_report(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<Mapping> {
-    let m = map_blocks(inode, pos, len)?;
+    let mut m = map_blocks(inode, pos, len)?;
+    if let MapKind::Mapped(_) = m.kind {
+        // FIEMAP_EXTENT_SHARED: the disk extent has references from elsewhere (a reflink).
+        let ino = inode.ino();
+        m.shared = with_tree(inode.sb(), |st, root| {
+            let ext_root = st.state().roots.ext_root;
+            match format::inode::extent_at(st, &root, ino, m.offset)? {
+                Some((_, e)) => format::fileext::shared(st, &root, &ext_root, ino, &e, SHARED_SCAN_LIMIT),
+                None => Ok(false),
+            }
+        })?;
+        return Ok(m);
+    }
     if m.kind != MapKind::Hole {
         return Ok(m);
     }

@@ -27,9 +27,9 @@ use crate::format::ordered::{OrderedExtent, Outcome, Progress};
 use crate::format::space::ReserveClass;
 use crate::format::{self, FsError};
 use crate::superblock::{fs_err, with_tree, FerroFs};
-use crate::transaction::{Cost, Txn};
+use crate::transaction::{Cost, Txn, TxnStore};
 use crate::vfs::inode::Inode;
-use crate::vfs::iomap::Ioend;
+use crate::vfs::iomap::{Ioend, MapKind};
 use crate::vfs::sb::{NoFsScope, SuperBlock};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::error::{code, Error, Result};
@@ -52,6 +52,9 @@ pub(crate) struct Ordered {
     direct: bool,
     /// A direct write that asked for O_DSYNC/O_SYNC.
     sync: bool,
+    /// Written in place into preallocated blocks rather than into new ones: the finish converts
+    /// the preallocated pieces that still map to them and never frees them (see [`InPlace`]).
+    in_place: bool,
 }
 
 struct OrderedState {
@@ -60,15 +63,19 @@ struct OrderedState {
     done: Option<Outcome>,
     /// The finish is being applied.
     applying: bool,
+    /// Blocks of an in-place extent's range whose last reference a finish or a punch dropped
+    /// while it was being written: released once it has finished (see [`InPlace`]).
+    deferred: KVec<(u64, u64)>,
 }
 
 impl Ordered {
-    fn new(acct: OrderedExtent, direct: bool, sync: bool) -> Result<Arc<Self>> {
+    fn new(acct: OrderedExtent, direct: bool, sync: bool, in_place: bool) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                st <- new_mutex!(OrderedState { acct, done: None, applying: false }, "ferrofs_ordered"),
+                st <- new_mutex!(OrderedState { acct, done: None, applying: false, deferred: KVec::new() }, "ferrofs_ordered"),
                 direct,
                 sync,
+                in_place,
             }),
             GFP_KERNEL,
         )
@@ -83,6 +90,80 @@ impl Ordered {
     fn overlaps(&self, start: u64, end: u64) -> bool {
         let (s, e) = self.range();
         s < end && start < e
+    }
+
+    /// Written in place into preallocated blocks (a direct write's mapping reports them
+    /// unwritten).
+    pub(crate) fn in_place(&self) -> bool {
+        self.in_place
+    }
+}
+
+/// The unfinished in-place extents of an inode, as block ranges on disk, taken with the
+/// inode's finishes held off ([`hold_finishes`]).
+///
+/// An in-place write puts data straight into preallocated blocks; nothing in the tree changes
+/// until its finish converts them. Meanwhile a racing copy-on-write of the same file range (a
+/// page dirtied through a mapping during a direct write, say) may finish first and drop the
+/// preallocated piece, and a punch of the rest of the preallocated extent may then drop its
+/// last reference. Freed, those blocks could be given to another file at the next commit while
+/// the in-place write's bios are still writing them. So a transaction that frees data blocks
+/// takes this snapshot first (under `finishing`, so no in-place extent starts or finishes
+/// meanwhile) and frees through [`InPlace::free`]: blocks inside an in-place extent's range leave
+/// the used count as the tree says, but stay allocated in memory until that extent's finish
+/// releases them ([`TxnStore::release_deferred`]).
+pub(crate) struct InPlace {
+    ranges: KVec<(Arc<Ordered>, u64, u64)>,
+    deferred: KVec<(Arc<Ordered>, u64, u64)>,
+}
+
+impl InPlace {
+    /// The snapshot; the caller holds [`hold_finishes`] until [`InPlace::hand_over`].
+    pub(crate) fn take(inode: &Inode<FerroFs>) -> Result<Self> {
+        let _nofs = NoFsScope::enter();
+        let io = inode.data().io.lock();
+        let mut ranges = KVec::new();
+        for o in io.ordered.values().filter(|o| o.in_place) {
+            let st = o.st.lock();
+            let (a, b) = (st.acct.disk_start() / BS, st.acct.disk_end() / BS);
+            drop(st);
+            ranges.push((o.clone(), a, b), GFP_KERNEL)?;
+        }
+        Ok(Self { ranges, deferred: KVec::new() })
+    }
+
+    /// Frees data blocks `start..start+len` whose last reference went away (in a transaction):
+    /// pinned until the commit, except the parts an in-place extent is writing, which are
+    /// deferred to it.
+    pub(crate) fn free(&mut self, st: &mut TxnStore<'_>, start: u64, len: u64) -> core::result::Result<(), FsError> {
+        let end = start.saturating_add(len);
+        let mut cur = start;
+        while cur < end {
+            let hit = self.ranges.iter().filter(|(_, a, b)| *a < end && *b > cur).min_by_key(|(_, a, _)| *a);
+            let Some((o, a, b)) = hit else {
+                return st.free_data(cur, end - cur);
+            };
+            if *a > cur {
+                st.free_data(cur, a - cur)?;
+                cur = *a;
+            }
+            let stop = (*b).min(end);
+            st.free_data_deferred(stop - cur);
+            self.deferred.push((o.clone(), cur, stop - cur), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+            cur = stop;
+        }
+        Ok(())
+    }
+
+    /// After the transaction: the deferred blocks go to the extents that release them.
+    pub(crate) fn hand_over(self) {
+        for (o, s, l) in self.deferred {
+            if o.st.lock().deferred.push((s, l), GFP_KERNEL).is_err() {
+                // Out of memory: the blocks stay allocated until the next mount (the tree has
+                // them free), which is safe.
+                pr_warn!("ferrofs: {l} blocks at {s} stay in use until the next mount (out of memory)\n");
+            }
+        }
     }
 }
 
@@ -316,13 +397,57 @@ pub(crate) struct WritebackState {
     cur: Option<Arc<Ordered>>,
 }
 
-/// Allocates new blocks for the dirty range `pos..pos+len` (block aligned) and puts them in an
-/// ordered extent: the one this pass is building when the range follows it in the file and on
-/// disk, a new one otherwise. Returns `(device byte address, bytes)` for the start of the range.
+/// Writeback's blocks for the dirty range `pos..pos+len` (block aligned), in an ordered extent:
+/// the one this pass is building when the range follows it in the file and on disk, a new one
+/// otherwise. Preallocated blocks are written in place ([`InPlace`]); everything else gets new
+/// blocks (copy-on-write). Returns `(device byte address, bytes)` for the start of the range.
 pub(crate) fn writeback_alloc(inode: &Inode<FerroFs>, st: &mut WritebackState, pos: u64, len: u64) -> Result<(u64, u64)> {
-    let sb = inode.sb();
     let (a, b) = (pos / BS, pos.saturating_add(len).div_ceil(BS));
     let want = b.saturating_sub(a).max(1);
+    if let MapKind::Unwritten(_) = crate::file::map_blocks(inode, a * BS, want * BS)?.kind {
+        // Looked up again with the finishes held off: none may drop the preallocated piece
+        // between the lookup and the in-place extent that guards its blocks.
+        let _finishing = hold_finishes(inode);
+        let m = crate::file::map_blocks(inode, a * BS, want * BS)?;
+        if let MapKind::Unwritten(addr) = m.kind {
+            let n = (m.length / BS).clamp(1, want);
+            return writeback_in_place(inode, st, a, n, addr);
+        }
+    }
+    writeback_cow(inode, st, a, want)
+}
+
+/// Writeback into the preallocated blocks at device address `addr` for file blocks `a..a+n`.
+fn writeback_in_place(inode: &Inode<FerroFs>, st: &mut WritebackState, a: u64, n: u64, addr: u64) -> Result<(u64, u64)> {
+    let sb = inode.sb();
+    let _nofs = NoFsScope::enter();
+    let mut io = inode.data().io.lock();
+    let mut extended = false;
+    if let Some(cur) = st.cur.as_ref().filter(|c| c.in_place) {
+        let mut c = cur.st.lock();
+        if c.done.is_none() && c.acct.end() == a * BS && c.acct.disk_end() == addr {
+            extended = c.acct.extend(n * BS).is_ok();
+        }
+    }
+    if !extended {
+        let o = OrderedExtent::new(a * BS, n * BS, addr).map_err(|e| fs_err(sb, e)).and_then(|acct| Ordered::new(acct, false, false, true))?;
+        io.insert_ordered(o.clone())?;
+        st.cur = Some(o);
+    }
+    // A reservation made while the range was a hole is not needed any more.
+    let reserved = io.delalloc_remove(a, a + n).unwrap_or(0);
+    drop(io);
+    if reserved > 0 {
+        sb.info().tree.lock().budget.release(reserved);
+        inode.sub_bytes(reserved * BS);
+    }
+    Ok((addr, n * BS))
+}
+
+/// Writeback's new blocks for file blocks `a..a+want` (at least one; fewer when free space is
+/// fragmented), copy-on-write.
+fn writeback_cow(inode: &Inode<FerroFs>, st: &mut WritebackState, a: u64, want: u64) -> Result<(u64, u64)> {
+    let sb = inode.sb();
     let _nofs = NoFsScope::enter();
     let mut io = inode.data().io.lock();
     // Lock order: io, the ordered extent, the tree.
@@ -335,7 +460,7 @@ pub(crate) fn writeback_alloc(inode: &Inode<FerroFs>, st: &mut WritebackState, p
     let space = t.space.as_mut().ok_or(code::EROFS)?;
     let mut got = None;
     if let Some(o) = cur_st.as_mut() {
-        if o.done.is_none() && o.acct.end() == a * BS {
+        if o.done.is_none() && o.acct.end() == a * BS && !cur.as_ref().is_some_and(|c| c.in_place) {
             if let Some(n) = space.alloc_at(o.acct.disk_end() / BS, want) {
                 let addr = o.acct.disk_end();
                 if o.acct.extend(n * BS).is_ok() {
@@ -359,7 +484,7 @@ pub(crate) fn writeback_alloc(inode: &Inode<FerroFs>, st: &mut WritebackState, p
                     return Err(fs_err(sb, e));
                 }
             };
-            let inserted = Ordered::new(acct, false, false).and_then(|o| {
+            let inserted = Ordered::new(acct, false, false, false).and_then(|o| {
                 io.insert_ordered(o.clone())?;
                 Ok(o)
             });
@@ -454,19 +579,18 @@ fn finish_ready(inode: &Inode<FerroFs>) -> bool {
             let io = data.io.lock();
             let mut hit = None;
             for (&k, o) in io.ordered.iter() {
-                let direct = o.direct;
-                let mut o = o.st.lock();
-                if let (Some(out), false) = (o.done, o.applying) {
-                    o.applying = true;
-                    hit = Some((k, out, direct));
+                let mut st = o.st.lock();
+                if let (Some(out), false) = (st.done, st.applying) {
+                    st.applying = true;
+                    hit = Some((k, out, o.clone()));
                     break;
                 }
             }
             hit
         };
-        let Some((key, out, direct)) = next else { break };
+        let Some((key, out, o)) = next else { break };
         finished = true;
-        let ok = match finish(inode, out, direct) {
+        let ok = match finish(inode, out, &o) {
             Ok(()) => !matches!(out, Outcome::Discard { error: true, .. }),
             Err(e) => {
                 pr_err!("{}: inode {}: finishing the write at {key} failed: error {}\n", sb.id(), inode.ino(), e.to_errno());
@@ -505,23 +629,60 @@ fn finished_notify(inode: &Inode<FerroFs>) {
 }
 
 /// Finishes one ordered extent: the tree gets the file extent (or, after an error, nothing; the
-/// new blocks are freed).
-fn finish(inode: &Inode<FerroFs>, out: Outcome, direct: bool) -> Result {
+/// new blocks are freed). An in-place extent converts what it wrote instead, frees nothing of
+/// its own and releases the blocks deferred to it. Runs under `finishing`.
+fn finish(inode: &Inode<FerroFs>, out: Outcome, o: &Ordered) -> Result {
     let sb = inode.sb();
     let ino = inode.ino();
     let data = inode.data();
+    let deferred = {
+        let _nofs = NoFsScope::enter();
+        core::mem::replace(&mut o.st.lock().deferred, KVec::new())
+    };
     match out {
         Outcome::Discard { free, error } => {
             if error {
                 sb.report("data write failed: no extent inserted, the old contents stay", free.0 / BS, code::EIO);
                 // A direct writer gets the error from its write; writeback's only has fsync.
-                if !direct {
+                if !o.direct {
                     inode.set_mapping_error(code::EIO);
                 }
             }
-            release_blocks(sb, free.0 / BS, free.1 / BS)?;
-            inode.sub_bytes(free.1);
-            Ok(())
+            if !o.in_place {
+                release_blocks(sb, free.0 / BS, free.1 / BS)?;
+                inode.sub_bytes(free.1);
+            }
+            release_deferred(sb, &deferred)
+        }
+        Outcome::Insert { file_off, len, disk_start, free } if o.in_place => {
+            // The never-written tail of an in-place extent stays preallocated: nothing to free.
+            let _ = free;
+            let end = file_off + len;
+            let n = with_tree(sb, |st, root| fileext::count_overlapping(st, &root, ino, file_off, end))?;
+            let cost = Cost { items: fileext::convert_items_bound(n) + 1, class: ReserveClass::Unlink };
+            let mut tx = match Txn::start(sb, cost) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    // The data is in the blocks, but they stay preallocated (read as zeros).
+                    inode.set_mapping_error(e);
+                    let _ = release_deferred(sb, &deferred);
+                    return Err(e);
+                }
+            };
+            let r = (|| -> Result {
+                let mut st = tx.store();
+                let mut roots = st.state().roots;
+                let r = fileext::convert(&mut st, &mut roots.fs_root, &mut roots.ext_root, ino, file_off, len, disk_start / BS);
+                st.state().roots.fs_root = roots.fs_root;
+                st.state().roots.ext_root = roots.ext_root;
+                r.map_err(|e| fs_err(sb, e))?;
+                for &(s, l) in deferred.iter() {
+                    st.release_deferred(s, l).map_err(|e| fs_err(sb, e))?;
+                }
+                data.disk_size.fetch_max(end.min(inode.size()), Ordering::AcqRel);
+                crate::inode::update_item(&mut st, inode).map_err(|e| fs_err(sb, e))
+            })();
+            tx.finish(r)
         }
         Outcome::Insert { file_off, len, disk_start, free } => {
             if let Some((a, l)) = free {
@@ -533,6 +694,7 @@ fn finish(inode: &Inode<FerroFs>, out: Outcome, direct: bool) -> Result {
             // The finish may dip into the reserve pool: the data is written and must not be lost
             // for want of metadata space (its own blocks were reserved at write time).
             let cost = Cost { items: fileext::items_changed_bound(n) + 1, class: ReserveClass::Unlink };
+            let mut in_place = InPlace::take(inode)?;
             let mut tx = match Txn::start(sb, cost) {
                 Ok(tx) => tx,
                 Err(e) => {
@@ -562,7 +724,7 @@ fn finish(inode: &Inode<FerroFs>, out: Outcome, direct: bool) -> Result {
                 let removed = removed.map_err(|e| fs_err(sb, e))?;
                 st.state().roots.used_blocks = st.state().roots.used_blocks.saturating_add(len / BS);
                 for (s, l) in freed {
-                    st.free_data(s, l).map_err(|e| fs_err(sb, e))?;
+                    in_place.free(&mut st, s, l).map_err(|e| fs_err(sb, e))?;
                 }
                 // The on-disk size covers data really written, never more than i_size.
                 data.disk_size.fetch_max(end.min(inode.size()), Ordering::AcqRel);
@@ -572,10 +734,28 @@ fn finish(inode: &Inode<FerroFs>, out: Outcome, direct: bool) -> Result {
                 Ok(removed)
             })();
             let removed = tx.finish(r)?;
+            in_place.hand_over();
             inode.sub_bytes(removed);
             Ok(())
         }
     }
+}
+
+/// Releases blocks deferred to an in-place extent that finished without a transaction of its
+/// own (see [`InPlace`]).
+fn release_deferred(sb: &SuperBlock<FerroFs>, deferred: &[(u64, u64)]) -> Result {
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    let mut tx = Txn::start(sb, Cost { items: 0, class: ReserveClass::Unlink })?;
+    let r = (|| -> Result {
+        let mut st = tx.store();
+        for &(s, l) in deferred {
+            st.release_deferred(s, l).map_err(|e| fs_err(sb, e))?;
+        }
+        Ok(())
+    })();
+    tx.finish(r)
 }
 
 /// Frees blocks that no tree ever referenced (a failed or cancelled write's): they may be reused
@@ -593,6 +773,13 @@ fn release_blocks(sb: &SuperBlock<FerroFs>, start: u64, n: u64) -> Result {
         })?;
     }
     Ok(())
+}
+
+/// Holds off the finishes of the inode's ordered extents until the guard drops (`fallocate`
+/// finds the holes of a range and fills them in one step: a finish in between would insert
+/// data there that the fill then replaced). Lock order as a finish's own (LOCKING.md, 3).
+pub(crate) fn hold_finishes(inode: &Inode<FerroFs>) -> kernel::sync::lock::Guard<'_, (), kernel::sync::lock::mutex::MutexBackend> {
+    inode.data().finishing.lock()
 }
 
 /// Waits until no unfinished ordered extent overlaps bytes `start..end` (fsync, truncate).
@@ -663,7 +850,7 @@ pub(crate) fn dio_alloc(inode: &Inode<FerroFs>, pos: u64, len: u64, nowait: bool
         };
         let made = OrderedExtent::new(pos, n * BS, start * BS)
             .map_err(|e| fs_err(sb, e))
-            .and_then(|acct| Ordered::new(acct, true, sync))
+            .and_then(|acct| Ordered::new(acct, true, sync, false))
             .and_then(|o| {
                 io.insert_ordered(o.clone())?;
                 Ok(o)
@@ -682,6 +869,49 @@ pub(crate) fn dio_alloc(inode: &Inode<FerroFs>, pos: u64, len: u64, nowait: bool
                 return Err(e);
             }
         }
+    }
+}
+
+/// A direct write's mapping at `pos` (block aligned, at most `len` bytes) when the range is
+/// preallocated: the preallocated blocks themselves, under a new in-place ordered extent (see
+/// [`InPlace`]), whose finish converts them. `None` when `pos` is not preallocated (the caller
+/// allocates new blocks). Waits first, as [`dio_alloc`] does, for another direct write's
+/// unfinished extent in the range; `nowait`: `EAGAIN` instead.
+pub(crate) fn dio_in_place(inode: &Inode<FerroFs>, pos: u64, len: u64, nowait: bool, sync: bool) -> Result<Option<(Arc<Ordered>, u64, u64)>> {
+    let sb = inode.sb();
+    let data = inode.data();
+    let end = pos.saturating_add(len);
+    loop {
+        if !matches!(crate::file::map_blocks(inode, pos, len)?.kind, MapKind::Unwritten(_)) {
+            return Ok(None);
+        }
+        {
+            let _nofs = NoFsScope::enter();
+            let mut io = data.io.lock();
+            while io.ordered.values().any(|o| o.direct && o.overlaps(pos, end)) {
+                if nowait {
+                    return Err(code::EAGAIN);
+                }
+                data.finished.wait(&mut io);
+            }
+        }
+        // With the finishes held off: none may drop the preallocated piece between the lookup
+        // and the in-place extent that guards its blocks.
+        let _finishing = hold_finishes(inode);
+        let m = crate::file::map_blocks(inode, pos, len)?;
+        let MapKind::Unwritten(addr) = m.kind else {
+            return Ok(None);
+        };
+        let n = (m.length.min(len) / BS).max(1);
+        let _nofs = NoFsScope::enter();
+        let mut io = data.io.lock();
+        if io.ordered.values().any(|o| o.direct && o.overlaps(pos, pos + n * BS)) {
+            // Another direct write got in between the wait and the lookup: wait again.
+            continue;
+        }
+        let o = OrderedExtent::new(pos, n * BS, addr).map_err(|e| fs_err(sb, e)).and_then(|acct| Ordered::new(acct, true, sync, true))?;
+        io.insert_ordered(o.clone())?;
+        return Ok(Some((o, addr, n * BS)));
     }
 }
 

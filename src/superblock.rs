@@ -8,7 +8,7 @@ use crate::store::ReadStore;
 use crate::transaction::{self, MapWords, TreeState, TxnStore};
 use crate::vfs::dentry::Dentry;
 use crate::vfs::fs_type::{DirEmitter, FileSystem, SeqFile, StatFs};
-use crate::vfs::file::{FsyncFile, IovIter, Kiocb};
+use crate::vfs::file::{OpenFile, IovIter, Kiocb};
 use crate::vfs::iomap::{IoPath, Ioend, IomapFlags, Mapping};
 use crate::vfs::inode::{Idmap, Inode, InodeParams, SetAttr, TmpFile};
 use crate::vfs::sb::{NewSuperBlock, NoFsScope, SuperBlock};
@@ -347,8 +347,16 @@ impl FileSystem for FerroFs {
         }
     }
 
-    fn fsync(file: &FsyncFile<'_, Self>, start: u64, end: u64, _datasync: bool) -> Result {
+    fn fsync(file: &OpenFile<'_, Self>, start: u64, end: u64, _datasync: bool) -> Result {
         crate::aops::fsync(file, start, end)
+    }
+
+    fn fallocate(file: &OpenFile<'_, Self>, mode: u32, offset: u64, len: u64) -> Result {
+        crate::falloc::fallocate(file, mode, offset, len)
+    }
+
+    fn remap_file_range(src: &OpenFile<'_, Self>, pos_in: u64, dst: &OpenFile<'_, Self>, pos_out: u64, len: u64, flags: u32) -> Result<u64> {
+        crate::reflink::remap_file_range(src, pos_in, dst, pos_out, len, flags)
     }
 
     fn freeze_fs(sb: &SuperBlock<Self>) -> Result {

@@ -161,6 +161,24 @@ impl<'a> TxnStore<'a> {
         Ok(())
     }
 
+    /// Data blocks `start..start+len` whose last reference went away while an in-place write
+    /// into them is unfinished (see `ordered::InPlace`): they leave the used count now, as the
+    /// tree says, but stay allocated in memory until [`TxnStore::release_deferred`] after that
+    /// write has finished.
+    pub(crate) fn free_data_deferred(&mut self, len: u64) {
+        self.t.roots.used_blocks = self.t.roots.used_blocks.saturating_sub(len);
+        self.t.changed = true;
+        self.t.mods += 1;
+    }
+
+    /// Deferred blocks (see [`TxnStore::free_data_deferred`]) whose in-place write has finished:
+    /// pinned until the running transaction is committed, then free.
+    pub(crate) fn release_deferred(&mut self, start: u64, len: u64) -> Result<(), FsError> {
+        self.t.pinned.push((start, len), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        self.t.changed = true;
+        Ok(())
+    }
+
     fn check_blk(&self, blk: u64) -> Result<(), FsError> {
         if blk >= self.t.committed.total_blocks {
             return Err(FsError::corrupt(blk, "block pointer beyond the end of the filesystem"));

@@ -63,6 +63,14 @@ pub fn inc_ref<S: BlockStore>(s: &mut S, ext: &mut Root, start: u64, blocks: u64
     })
 }
 
+/// The reference count of a data extent (`None`: no such extent).
+pub fn refs<S: BlockStore>(s: &mut S, ext: &Root, start: u64, blocks: u64) -> Result<Option<u64>, FsError> {
+    match tree::lookup(s, ext, &extent_key(start, blocks))? {
+        Some(it) => Ok(Some(ExtentItem::parse(it.data(), it.block())?.refs)),
+        None => Ok(None),
+    }
+}
+
 /// Drops a reference; deletes the item when the count reaches zero and
 /// then returns `true`: the caller must keep the range pinned (not reused)
 /// until the transaction commits.

@@ -302,6 +302,168 @@ pub fn replace<S: BlockStore>(
     Ok(removed)
 }
 
+/// Up to `max` file extent items of `ino` overlapping `start..end`, each
+/// clipped to the range (offset into its disk extent advanced for a clipped
+/// head), in file order: `(file offset, extent)`. A reflink copies them.
+pub fn items_in_range<S: BlockStore>(
+    s: &mut S,
+    fs_root: &Root,
+    ino: u64,
+    start: u64,
+    end: u64,
+    max: usize,
+    out: &mut impl FnMut(u64, ExtentData) -> Result<(), FsError>,
+) -> Result<usize, FsError> {
+    let mut n = 0;
+    let overflow = FsError::corrupt(fs_root.block, "file extent bytes overflow");
+    for_each_in_range(s, fs_root, ino, start, end, |off, e| {
+        if n >= max {
+            return Ok(false);
+        }
+        let e_end = off.checked_add(e.len).ok_or(overflow)?;
+        let (a, b) = (off.max(start), e_end.min(end));
+        if a < b {
+            out(a, ExtentData { offset: e.offset.checked_add(a - off).ok_or(overflow)?, len: b - a, ..*e })?;
+            n += 1;
+        }
+        Ok(true)
+    })?;
+    Ok(n)
+}
+
+/// Inserts a file extent item of `ino` at `off` that references an
+/// existing disk extent (a reflink's copy of another item, `e.disk_start`,
+/// `e.disk_blocks`, `e.offset` and `e.len` as there), taking a reference on
+/// it. The range must be a hole (the caller punched it); `e` is checked
+/// first (block aligned, inside its disk extent, written: preallocated
+/// space is never shared, so writes in place never reach another file).
+/// Changes 2 items.
+pub fn insert_ref<S: BlockStore>(s: &mut S, fs_root: &mut Root, ext_root: &mut Root, ino: u64, off: u64, e: &ExtentData) -> Result<(), FsError> {
+    if !aligned(off) || e.len == 0 || !aligned(e.len) || !aligned(e.offset) {
+        return Err(FsError::Invalid("shared file extent not block aligned or empty"));
+    }
+    if e.flags != 0 {
+        return Err(FsError::Invalid("preallocated extents are not shared"));
+    }
+    let bytes = e.disk_blocks.checked_mul(BLOCK_SIZE_U64).ok_or(FsError::TooBig)?;
+    if e.offset.checked_add(e.len).is_none_or(|x| x > bytes) || off.checked_add(e.len).is_none() {
+        return Err(FsError::Invalid("shared file extent outside its disk extent"));
+    }
+    extent::inc_ref(s, ext_root, e.disk_start, e.disk_blocks)?;
+    let item = ExtentData { generation: s.generation(), ..*e };
+    insert_item(s, fs_root, ino, off, &item)
+}
+
+/// Whether the disk extent behind `e` (an item of `ino`) is shared with
+/// another file or another range of this one: it holds more references
+/// than `ino` has items pointing into it. (Extent-wide, as btrfs reports
+/// it: another item referencing other blocks of the same disk extent
+/// counts.) Only `scan_limit` items of `ino` are looked at; a file with more
+/// is taken as sharing any extent with more than one reference.
+pub fn shared<S: BlockStore>(s: &mut S, fs_root: &Root, ext_root: &Root, ino: u64, e: &ExtentData, scan_limit: usize) -> Result<bool, FsError> {
+    let refs = extent::refs(s, ext_root, e.disk_start, e.disk_blocks)?.unwrap_or(0);
+    if refs <= 1 {
+        return Ok(false);
+    }
+    let (mut own, mut seen, mut cut) = (0u64, 0usize, false);
+    for_each_in_range(s, fs_root, ino, 0, u64::MAX, |_, x| {
+        seen += 1;
+        if seen > scan_limit {
+            cut = true;
+            return Ok(false);
+        }
+        if x.disk_start == e.disk_start {
+            own += 1;
+        }
+        Ok(true)
+    })?;
+    Ok(cut || refs > own)
+}
+
+/// Worst-case number of tree items a [`convert`] changes when `overlapping`
+/// file extent items overlap its range: `overlapping + 4`. Each item is
+/// updated in place once; the first may also leave a preallocated head and
+/// the last a preallocated tail (one item may do both), each a new item plus
+/// the reference it takes on the disk extent.
+pub fn convert_items_bound(overlapping: u64) -> u64 {
+    overlapping.saturating_add(4)
+}
+
+/// Turns preallocated file coverage of `ino` in `file_off..file_off+len`
+/// into written data, in place: data was written straight into the
+/// preallocated blocks, which the range maps to disk block `disk_start`
+/// on (block `disk_start + (x - file_off) / 4096` for file offset `x`).
+///
+/// Only pieces that are still preallocated *and* still map to exactly
+/// those blocks are converted; anything else in the range (a newer
+/// copy-on-write that replaced part of it, a hole punched meanwhile) is left
+/// alone, so the write that finished later wins. A converted piece that is
+/// part of a larger item is split off: the pieces before and after stay
+/// preallocated, each new item taking a reference on the disk extent (as
+/// every item holds one). Nothing is freed and `nbytes` does not change.
+/// Returns the bytes converted.
+///
+/// `file_off` and `len` must be block aligned and `len` non-zero. On an
+/// error after a change the caller aborts the transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn convert<S: BlockStore>(
+    s: &mut S,
+    fs_root: &mut Root,
+    ext_root: &mut Root,
+    ino: u64,
+    file_off: u64,
+    len: u64,
+    disk_start: u64,
+) -> Result<u64, FsError> {
+    if len == 0 || !aligned(len) || !aligned(file_off) {
+        return Err(FsError::Invalid("converted range not block aligned or empty"));
+    }
+    let end = file_off.checked_add(len).ok_or(FsError::TooBig)?;
+    let overflow = FsError::corrupt(fs_root.block, "file extent bytes overflow");
+    let mut converted = 0u64;
+    let mut pos = file_off;
+    while pos < end {
+        let Some((off, e)) = first_overlapping(s, fs_root, ino, pos, end)? else {
+            break;
+        };
+        let e_end = off.checked_add(e.len).ok_or(overflow)?;
+        let (a, b) = (off.max(pos), e_end.min(end));
+        // The disk block the item maps `a` to, against the one the write used.
+        let item_disk = e.disk_block_at(a - off).ok_or(overflow)?;
+        let want_disk = disk_start.checked_add((a - file_off) / BLOCK_SIZE_U64).ok_or(overflow)?;
+        if e.flags & EXTENT_PREALLOC == 0 || item_disk != want_disk {
+            pos = e_end.max(pos + BLOCK_SIZE_U64);
+            continue;
+        }
+        let rel = |x: u64| e.offset.checked_add(x - off).ok_or(overflow);
+        let mid = ExtentData { offset: rel(a)?, len: b - a, flags: 0, ..e };
+        let tail = (e_end > b).then(|| -> Result<ExtentData, FsError> { Ok(ExtentData { offset: rel(b)?, len: e_end - b, ..e }) }).transpose()?;
+        // The item at `off` becomes its head (still preallocated) or, starting at `a`, the
+        // written piece; the others are new items with references of their own.
+        let first = if off < a { ExtentData { len: a - off, ..e } } else { mid };
+        let bytes = first.to_bytes();
+        let blk = fs_root.block;
+        tree::update(s, fs_root, &key(ino, off), |d| {
+            if d.len() != bytes.len() {
+                return Err(FsError::corrupt(blk, "bad file extent item"));
+            }
+            d.copy_from_slice(&bytes);
+            Ok(())
+        })?;
+        if off < a {
+            insert_item(s, fs_root, ino, a, &mid)?;
+            extent::inc_ref(s, ext_root, e.disk_start, e.disk_blocks)?;
+        }
+        if let Some(t) = &tail {
+            insert_item(s, fs_root, ino, b, t)?;
+            extent::inc_ref(s, ext_root, e.disk_start, e.disk_blocks)?;
+        }
+        converted = converted.checked_add(b - a).ok_or(overflow)?;
+        pos = b;
+    }
+    Ok(converted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,4 +687,119 @@ mod tests {
         assert_eq!(count_overlapping(&mut t.s, &t.fs, INO - 1, 0, u64::MAX).unwrap(), 1);
         assert_eq!(count_overlapping(&mut t.s, &t.fs, INO + 1, 0, 1).unwrap(), 1);
     }
+    fn prealloc(t: &mut T, off: u64, len: u64, disk: u64) {
+        replace(&mut t.s, &mut t.fs, &mut t.ext, INO, off, len, disk, EXTENT_PREALLOC, &mut |_, _| Ok(())).unwrap();
+    }
+
+    /// `(file offset, disk_start, offset, len, flags)` of every item.
+    fn flagged(t: &mut T) -> Vec<(u64, u64, u64, u64, u32)> {
+        let mut v = Vec::new();
+        for_each_in_range(&mut t.s, &t.fs, INO, 0, u64::MAX, |off, e| {
+            v.push((off, e.disk_start, e.offset, e.len, e.flags));
+            Ok(true)
+        })
+        .unwrap();
+        v
+    }
+
+    const P: u32 = EXTENT_PREALLOC;
+
+    #[test]
+    fn convert_splits_off_the_written_middle() {
+        let mut t = T::new();
+        prealloc(&mut t, 0, 8 * B, 1000);
+        let n = convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 2 * B, 3 * B, 1002).unwrap();
+        assert_eq!(n, 3 * B);
+        assert_eq!(flagged(&mut t), [(0, 1000, 0, 2 * B, P), (2 * B, 1000, 2 * B, 3 * B, 0), (5 * B, 1000, 5 * B, 3 * B, P)]);
+        assert_eq!(t.refs(1000, 8), Some(3), "every item holds a reference");
+        assert!(t.freed.is_empty());
+        // Converting the head and the tail leaves one written piece each, no new items.
+        assert_eq!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 0, 2 * B, 1000).unwrap(), 2 * B);
+        assert_eq!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 5 * B, 3 * B, 1005).unwrap(), 3 * B);
+        assert_eq!(flagged(&mut t), [(0, 1000, 0, 2 * B, 0), (2 * B, 1000, 2 * B, 3 * B, 0), (5 * B, 1000, 5 * B, 3 * B, 0)]);
+        assert_eq!(t.refs(1000, 8), Some(3));
+        // Punching it all frees the disk extent once.
+        t.punch(0, u64::MAX);
+        assert_eq!(t.freed, [(1000, 8)]);
+    }
+
+    #[test]
+    fn convert_leaves_what_a_newer_write_replaced() {
+        let mut t = T::new();
+        prealloc(&mut t, 0, 8 * B, 1000);
+        // A copy-on-write of blocks 3..5 finished first.
+        t.replace(3 * B, 2 * B, 2000);
+        // The in-place write of blocks 2..6 finishes now: only 2..3 and 5..6 are converted.
+        let n = convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 2 * B, 4 * B, 1002).unwrap();
+        assert_eq!(n, 2 * B);
+        assert_eq!(
+            flagged(&mut t),
+            [(0, 1000, 0, 2 * B, P), (2 * B, 1000, 2 * B, B, 0), (3 * B, 2000, 0, 2 * B, 0), (5 * B, 1000, 5 * B, B, 0), (6 * B, 1000, 6 * B, 2 * B, P)]
+        );
+        // Already written, or mapped elsewhere: nothing converted.
+        assert_eq!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 2 * B, B, 1002).unwrap(), 0);
+        assert_eq!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 6 * B, B, 4444).unwrap(), 0);
+        // A hole: nothing.
+        assert_eq!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 20 * B, B, 1020).unwrap(), 0);
+        assert!(matches!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 1, B, 1000), Err(FsError::Invalid(_))));
+        assert!(t.freed.is_empty());
+    }
+
+    #[test]
+    fn convert_across_items() {
+        let mut t = T::new();
+        prealloc(&mut t, 0, 4 * B, 1000);
+        prealloc(&mut t, 4 * B, 4 * B, 1004); // physically contiguous, separate extents
+        let n = convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 3 * B, 2 * B, 1003).unwrap();
+        assert_eq!(n, 2 * B);
+        assert_eq!(
+            flagged(&mut t),
+            [(0, 1000, 0, 3 * B, P), (3 * B, 1000, 3 * B, B, 0), (4 * B, 1004, 0, B, 0), (5 * B, 1004, B, 3 * B, P)]
+        );
+        assert_eq!(count_overlapping(&mut t.s, &t.fs, INO, 0, u64::MAX).unwrap(), 4);
+        assert_eq!(convert_items_bound(2), 6);
+    }
+
+    #[test]
+    fn reflink_copies_share_and_count() {
+        let mut t = T::new();
+        t.replace(0, 8 * B, 1000);
+        t.replace(8 * B, 2 * B, 2000);
+        let mut got = Vec::new();
+        let n = items_in_range(&mut t.s, &t.fs, INO, 2 * B, 9 * B, 10, &mut |off, e| {
+            got.push((off, e));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(got.iter().map(|(o, e)| (*o, e.disk_start, e.offset, e.len)).collect::<Vec<_>>(), [(2 * B, 1000, 2 * B, 6 * B), (8 * B, 2000, 0, B)]);
+        // Copy them to another inode at 100 blocks.
+        for (o, e) in &got {
+            insert_ref(&mut t.s, &mut t.fs, &mut t.ext, INO + 1, 100 * B + (o - 2 * B), e).unwrap();
+        }
+        assert_eq!(t.refs(1000, 8), Some(2));
+        assert_eq!(t.refs(2000, 2), Some(2));
+        let e = got[0].1;
+        assert!(shared(&mut t.s, &t.fs, &t.ext, INO, &e, 100).unwrap());
+        assert!(shared(&mut t.s, &t.fs, &t.ext, INO + 1, &e, 100).unwrap());
+        // Punching the original's items: the copies keep the blocks; then not shared.
+        t.punch(0, u64::MAX);
+        assert!(t.freed.is_empty(), "the copies hold references");
+        assert!(!shared(&mut t.s, &t.fs, &t.ext, INO + 1, &e, 100).unwrap());
+        // One extent split into two items of one file is not shared.
+        let mut u = T::new();
+        u.replace(0, 8 * B, 1000);
+        u.punch(2 * B, 3 * B);
+        let e = ExtentData { generation: 7, disk_start: 1000, disk_blocks: 8, offset: 0, len: 2 * B, flags: 0 };
+        assert_eq!(u.refs(1000, 8), Some(2));
+        assert!(!shared(&mut u.s, &u.fs, &u.ext, INO, &e, 100).unwrap());
+        assert!(shared(&mut u.s, &u.fs, &u.ext, INO, &e, 1).unwrap(), "past the scan limit: taken as shared");
+        // Preallocated space is never shared; bad ranges are refused before any change.
+        let p = ExtentData { flags: EXTENT_PREALLOC, ..e };
+        assert!(matches!(insert_ref(&mut u.s, &mut u.fs, &mut u.ext, INO + 1, 0, &p), Err(FsError::Invalid(_))));
+        let bad = ExtentData { offset: 7 * B, len: 2 * B, ..e };
+        assert!(matches!(insert_ref(&mut u.s, &mut u.fs, &mut u.ext, INO + 1, 0, &bad), Err(FsError::Invalid(_))));
+        assert_eq!(u.refs(1000, 8), Some(2));
+    }
+
 }

@@ -35,6 +35,7 @@
 #include <linux/crc32c.h>
 #include <linux/srcu.h>
 #include <linux/delay.h>
+#include <linux/falloc.h>
 
 
 /*
@@ -201,5 +202,27 @@ int ferrofs_shim_getattr_reg(struct mnt_idmap *idmap, const struct path *path, s
 int ferrofs_shim_reg_open(struct inode *inode, struct file *file);
 const int FERROFS_EIOCBQUEUED = EIOCBQUEUED;
 const int FERROFS_ENOTBLK = ENOTBLK;
+const int FERROFS_EOPNOTSUPP = EOPNOTSUPP;
+
+/* fallocate(2) modes (uapi/linux/falloc.h). */
+const int FERROFS_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
+const int FERROFS_FALLOC_FL_PUNCH_HOLE = FALLOC_FL_PUNCH_HOLE;
+const int FERROFS_FALLOC_FL_ZERO_RANGE = FALLOC_FL_ZERO_RANGE;
+int ferrofs_shim_file_modified(struct file *file);
+int ferrofs_shim_inode_newsize_ok(struct inode *inode, loff_t size);
+void ferrofs_shim_invalidate_lock(struct inode *inode);
+void ferrofs_shim_invalidate_unlock(struct inode *inode);
+int ferrofs_shim_write_and_wait_range(struct inode *inode, loff_t start, loff_t end);
+void ferrofs_shim_truncate_pagecache_range(struct inode *inode, loff_t start, loff_t end);
+
+/* remap_file_range (reflink, dedupe). */
+const unsigned int FERROFS_REMAP_FILE_DEDUP = REMAP_FILE_DEDUP;
+const unsigned int FERROFS_REMAP_FILE_CAN_SHORTEN = REMAP_FILE_CAN_SHORTEN;
+const unsigned int FERROFS_REMAP_FILE_ADVISORY = REMAP_FILE_ADVISORY;
+void ferrofs_shim_lock_two(struct inode *a, struct inode *b);
+void ferrofs_shim_unlock_two(struct inode *a, struct inode *b);
+int ferrofs_shim_remap_prep(struct file *in, loff_t pos_in, struct file *out, loff_t pos_out, loff_t *len,
+			    unsigned int flags);
+bool ferrofs_shim_same_sb(struct file *a, struct file *b);
 
 #endif

@@ -416,7 +416,7 @@ struct inode *ferrofs_shim_vmf_inode(struct vm_fault *vmf)
 	return file_inode(vmf->vma->vm_file);
 }
 
-/* Freeze protection and the time update around iomap_page_mkwrite(). */
+/* Freeze protection, the time update and the invalidate lock around iomap_page_mkwrite(). */
 vm_fault_t ferrofs_shim_page_mkwrite(struct vm_fault *vmf, const struct iomap_ops *ops)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
@@ -424,7 +424,10 @@ vm_fault_t ferrofs_shim_page_mkwrite(struct vm_fault *vmf, const struct iomap_op
 
 	sb_start_pagefault(inode->i_sb);
 	file_update_time(vmf->vma->vm_file);
+	/* Shared: a hole punch or range zeroing (exclusive) cannot see a folio dirtied under it. */
+	filemap_invalidate_lock_shared(inode->i_mapping);
 	ret = iomap_page_mkwrite(vmf, ops);
+	filemap_invalidate_unlock_shared(inode->i_mapping);
 	sb_end_pagefault(inode->i_sb);
 	return ret;
 }
@@ -880,4 +883,69 @@ int ferrofs_shim_reg_open(struct inode *inode, struct file *file)
 {
 	file->f_mode |= FMODE_NOWAIT;
 	return generic_file_open(inode, file);
+}
+
+/* fallocate: set-id bits and privileges removed, mtime and ctime updated. */
+int ferrofs_shim_file_modified(struct file *file)
+{
+	return file_modified(file);
+}
+
+/* fallocate growing the file: RLIMIT_FSIZE and s_maxbytes. */
+int ferrofs_shim_inode_newsize_ok(struct inode *inode, loff_t size)
+{
+	return inode_newsize_ok(inode, size);
+}
+
+/*
+ * The mapping's invalidate lock, exclusive: no page fault reads a folio in, and no page_mkwrite
+ * dirties one, while a hole punch or range zeroing drops the page cache and changes the extents.
+ */
+void ferrofs_shim_invalidate_lock(struct inode *inode)
+{
+	filemap_invalidate_lock(inode->i_mapping);
+}
+
+void ferrofs_shim_invalidate_unlock(struct inode *inode)
+{
+	filemap_invalidate_unlock(inode->i_mapping);
+}
+
+int ferrofs_shim_write_and_wait_range(struct inode *inode, loff_t start, loff_t end)
+{
+	return filemap_write_and_wait_range(inode->i_mapping, start, end);
+}
+
+/* Unmaps and drops the page cache of start..=end (partial folios at the edges are zeroed). */
+void ferrofs_shim_truncate_pagecache_range(struct inode *inode, loff_t start, loff_t end)
+{
+	truncate_pagecache_range(inode, start, end);
+}
+
+/*
+ * A reflink's two inodes: both inode locks (in address order, once when they are one inode), then
+ * both invalidate locks, so no page fault reads or dirties a folio of either range meanwhile.
+ */
+void ferrofs_shim_lock_two(struct inode *a, struct inode *b)
+{
+	lock_two_nondirectories(a, b);
+	filemap_invalidate_lock_two(a->i_mapping, b->i_mapping);
+}
+
+void ferrofs_shim_unlock_two(struct inode *a, struct inode *b)
+{
+	filemap_invalidate_unlock_two(a->i_mapping, b->i_mapping);
+	unlock_two_nondirectories(a, b);
+}
+
+/* The VFS's checks and preparation (writeback, dedupe comparison, privileges, times). */
+int ferrofs_shim_remap_prep(struct file *in, loff_t pos_in, struct file *out, loff_t pos_out, loff_t *len,
+			    unsigned int flags)
+{
+	return generic_remap_file_range_prep(in, pos_in, out, pos_out, len, flags);
+}
+
+bool ferrofs_shim_same_sb(struct file *a, struct file *b)
+{
+	return file_inode(a)->i_sb == file_inode(b)->i_sb;
 }

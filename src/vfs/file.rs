@@ -289,14 +289,14 @@ pub(crate) fn count_dio_retry() {
 }
 
 
-/// The file of an `fsync` call.
+/// The open file of an `fsync` or `fallocate` call.
 ///
 /// # Invariants
 ///
 /// `0` is an open regular file or directory of ours, for the duration of the call.
-pub(crate) struct FsyncFile<'a, T: FileSystem>(pub(super) *mut sys::file, pub(super) PhantomData<&'a T>);
+pub(crate) struct OpenFile<'a, T: FileSystem>(pub(super) *mut sys::file, pub(super) PhantomData<&'a T>);
 
-impl<T: FileSystem> FsyncFile<'_, T> {
+impl<T: FileSystem> OpenFile<'_, T> {
     /// The inode.
     pub(crate) fn inode(&self) -> &Inode<T> {
         // SAFETY: an open file of ours pins its initialised inode (type invariant).
@@ -309,6 +309,48 @@ impl<T: FileSystem> FsyncFile<'_, T> {
         let (s, e) = (start.min(i64::MAX as u64) as i64, end.min(i64::MAX as u64) as i64);
         // SAFETY: an open file (type invariant).
         to_result(unsafe { sys::ferrofs_shim_file_write_and_wait(self.0, s, e) })
+    }
+
+    /// `generic_remap_file_range_prep` for a remap of `*len` bytes from `pos_in` of this file to
+    /// `pos_out` of `dst`: the VFS's checks (alignment, limits, overlap), direct I/O waited
+    /// for, both ranges written back, a dedupe's contents compared (`EBADE`), privileges and
+    /// times of `dst`; `*len` may shrink (to 0: nothing to do). Both inodes locked
+    /// ([`Inode::lock_two`]).
+    pub(crate) fn remap_prep(&self, pos_in: u64, dst: &OpenFile<'_, T>, pos_out: u64, len: &mut u64, flags: u32) -> Result {
+        let mut l = (*len).min(i64::MAX as u64) as i64;
+        // SAFETY: both open files of ours (type invariant), their inodes locked by the caller.
+        let r = to_result(unsafe {
+            sys::ferrofs_shim_remap_prep(self.0, pos_in.min(i64::MAX as u64) as i64, dst.0, pos_out.min(i64::MAX as u64) as i64, &mut l, flags)
+        });
+        *len = l.max(0) as u64;
+        r
+    }
+
+    /// `file_modified`: removes set-id bits and privileges, updates mtime and ctime (a
+    /// `fallocate` that changes the file). Callers hold the inode lock.
+    pub(crate) fn modified(&self) -> Result {
+        // SAFETY: an open file (type invariant), its inode locked by the caller.
+        to_result(unsafe { sys::ferrofs_shim_file_modified(self.0) })
+    }
+}
+
+/// Two inodes' locks and invalidate locks held; see [`Inode::lock_two`].
+pub(crate) struct TwoLocked<'a, T: FileSystem>(&'a Inode<T>, &'a Inode<T>);
+
+impl<T: FileSystem> Drop for TwoLocked<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: taken in `Inode::lock_two` with these two inodes.
+        unsafe { sys::ferrofs_shim_unlock_two(self.0.as_ptr(), self.1.as_ptr()) };
+    }
+}
+
+/// The mapping's invalidate lock held exclusively; see [`Inode::invalidate_lock`].
+pub(crate) struct InvalidateLock<'a, T: FileSystem>(&'a Inode<T>);
+
+impl<T: FileSystem> Drop for InvalidateLock<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: taken in `Inode::invalidate_lock`.
+        unsafe { sys::ferrofs_shim_invalidate_unlock(self.0.as_ptr()) };
     }
 }
 
@@ -370,6 +412,45 @@ impl<T: FileSystem> Inode<T> {
         let (s, e) = (start.min(i64::MAX as u64) as i64, end.min(i64::MAX as u64) as i64);
         // SAFETY: valid inode.
         to_result(unsafe { sys::ferrofs_shim_flush_invalidate(self.as_ptr(), s, e) })
+    }
+
+    /// Takes the mapping's invalidate lock exclusively until the guard drops: page faults cannot
+    /// read folios in and `page_mkwrite` cannot dirty them meanwhile. Taken inside the inode lock.
+    pub(crate) fn invalidate_lock(&self) -> InvalidateLock<'_, T> {
+        // SAFETY: valid inode; the guard's Drop unlocks.
+        unsafe { sys::ferrofs_shim_invalidate_lock(self.as_ptr()) };
+        InvalidateLock(self)
+    }
+
+    /// Takes the inode locks, then the invalidate locks, of `self` and `other` (once when they
+    /// are one inode), in the VFS's order, until the guard drops.
+    pub(crate) fn lock_two<'a>(&'a self, other: &'a Inode<T>) -> TwoLocked<'a, T> {
+        // SAFETY: valid inodes; the guard's Drop unlocks the same two.
+        unsafe { sys::ferrofs_shim_lock_two(self.as_ptr(), other.as_ptr()) };
+        TwoLocked(self, other)
+    }
+
+    /// Writes back the dirty page cache of `start..=end` and waits for it (`EIO` and the like
+    /// from the mapping's error state).
+    pub(crate) fn write_and_wait_range(&self, start: u64, end: u64) -> Result {
+        let (s, e) = (start.min(i64::MAX as u64) as i64, end.min(i64::MAX as u64) as i64);
+        // SAFETY: valid inode.
+        to_result(unsafe { sys::ferrofs_shim_write_and_wait_range(self.as_ptr(), s, e) })
+    }
+
+    /// Unmaps and drops the page cache of `start..=end` (`truncate_pagecache_range`; waits for
+    /// the writeback of the folios it drops). Callers hold the inode and invalidate locks.
+    pub(crate) fn truncate_pagecache_range(&self, start: u64, end: u64) {
+        let (s, e) = (start.min(i64::MAX as u64) as i64, end.min(i64::MAX as u64) as i64);
+        // SAFETY: valid inode, its locks held by the caller.
+        unsafe { sys::ferrofs_shim_truncate_pagecache_range(self.as_ptr(), s, e) };
+    }
+
+    /// Whether the file may grow to `size` bytes (`inode_newsize_ok`: `RLIMIT_FSIZE`, which
+    /// also raises `SIGXFSZ`, and `s_maxbytes`).
+    pub(crate) fn newsize_ok(&self, size: u64) -> Result {
+        // SAFETY: valid inode.
+        to_result(unsafe { sys::ferrofs_shim_inode_newsize_ok(self.as_ptr(), size.min(i64::MAX as u64) as i64) })
     }
 
     /// Waits for direct I/O in flight (`inode_dio_wait`).

@@ -4,7 +4,7 @@
 
 use super::dentry::Dentry;
 use super::inode::{self, iget, Idmap, Inode, InodeParams, SetAttr, TmpFile};
-use super::file::{FsyncFile, IovIter, Kiocb};
+use super::file::{OpenFile, IovIter, Kiocb};
 use super::iomap::{Bio, IoPath, Ioend, IomapFlags, Mapping};
 use super::ops::Tables;
 use super::sb::{NewSuperBlock, SbState, SuperBlock};
@@ -128,7 +128,18 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     }
     /// Optional: `fsync`/`fdatasync` of a file or directory (bytes `start..=end`): make its changes
     /// durable.
-    fn fsync(_file: &FsyncFile<'_, Self>, _start: u64, _end: u64, _datasync: bool) -> Result {
+    fn fsync(_file: &OpenFile<'_, Self>, _start: u64, _end: u64, _datasync: bool) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: `fallocate(2)` of a regular file (`mode` as the VFS checked it, `len > 0`).
+    fn fallocate(_file: &OpenFile<'_, Self>, _mode: u32, _offset: u64, _len: u64) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: `remap_file_range` (`FICLONE`, `FICLONERANGE`, `FIDEDUPERANGE`, and
+    /// `copy_file_range` trying a clone): share `len` bytes (0: to the end of `src`) of `src`
+    /// at `pos_in` into `dst` at `pos_out`; returns the bytes remapped. Both files are ours, on
+    /// one superblock.
+    fn remap_file_range(_src: &OpenFile<'_, Self>, _pos_in: u64, _dst: &OpenFile<'_, Self>, _pos_out: u64, _len: u64, _flags: u32) -> Result<u64> {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
     /// Optional: `FIFREEZE` after the VFS blocked writers and synced.

@@ -6,7 +6,7 @@
 //! guarantees for the duration of the call) and the `Result` back into the C convention.
 
 use super::dentry::Dentry;
-use super::file::{FsyncFile, IovIter, Kiocb};
+use super::file::{OpenFile, IovIter, Kiocb};
 use super::fs_type::{DirEmitter, FileSystem, StatFs};
 use super::iomap::{check_read, IomapTables};
 use super::inode::{alloc_inode, free_inode, iget, Idmap, Inode, SetAttr, TmpFile};
@@ -92,6 +92,8 @@ impl<T: FileSystem> Tables<T> {
         splice_read: Some(sys::filemap_splice_read),
         splice_write: if T::HAS_WRITE_ITER { Some(sys::iter_file_splice_write) } else { None },
         fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
+        fallocate: if T::HAS_FALLOCATE { Some(fallocate::<T>) } else { None },
+        remap_file_range: if T::HAS_REMAP_FILE_RANGE { Some(remap_file_range::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const VM_OPS: sys::vm_operations_struct = sys::vm_operations_struct {
@@ -216,8 +218,48 @@ unsafe extern "C" fn fsync<T: FileSystem>(
     datasync: c_int,
 ) -> c_int {
     // An open file of ours for the duration of the call (the wrapper's invariant).
-    let f = FsyncFile::<T>(file, PhantomData);
+    let f = OpenFile::<T>(file, PhantomData);
     to_c(T::fsync(&f, start.max(0) as u64, end.max(0) as u64, datasync != 0))
+}
+
+/// The `file_operations.fallocate` callback of regular files.
+///
+/// # Safety
+///
+/// Only the VFS calls this (`vfs_fallocate`, which checked the mode, `offset >= 0`, `len > 0` and
+/// write access, and holds freeze protection), with an open regular file of ours, valid for the
+/// duration of the call.
+unsafe extern "C" fn fallocate<T: FileSystem>(file: *mut sys::file, mode: c_int, offset: sys::loff_t, len: sys::loff_t) -> core::ffi::c_long {
+    // An open file of ours for the duration of the call (the wrapper's invariant).
+    let f = OpenFile::<T>(file, PhantomData);
+    to_c(T::fallocate(&f, mode as u32, offset.max(0) as u64, len.max(0) as u64)).into()
+}
+
+/// The `file_operations.remap_file_range` callback of regular files.
+///
+/// # Safety
+///
+/// Only the VFS calls this (`vfs_clone_file_range`, `vfs_dedupe_file_range_one`,
+/// `vfs_copy_file_range`), with two open regular files, `file_in` of ours, valid for the duration
+/// of the call.
+unsafe extern "C" fn remap_file_range<T: FileSystem>(
+    file_in: *mut sys::file,
+    pos_in: sys::loff_t,
+    file_out: *mut sys::file,
+    pos_out: sys::loff_t,
+    len: sys::loff_t,
+    flags: c_uint,
+) -> sys::loff_t {
+    // SAFETY: both are open files (the VFS's contract).
+    if !unsafe { sys::ferrofs_shim_same_sb(file_in, file_out) } {
+        return code::EXDEV.to_errno().into();
+    }
+    // Both open files of ours (same superblock) for the duration of the call.
+    let (a, b) = (OpenFile::<T>(file_in, PhantomData), OpenFile::<T>(file_out, PhantomData));
+    match T::remap_file_range(&a, pos_in.max(0) as u64, &b, pos_out.max(0) as u64, len.max(0) as u64, flags) {
+        Ok(n) => n.min(i64::MAX as u64) as sys::loff_t,
+        Err(e) => e.to_errno().into(),
+    }
 }
 
 /// The `file_operations.write_iter` callback of regular files.

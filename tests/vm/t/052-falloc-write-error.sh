@@ -1,0 +1,71 @@
+# generic/250's shape on preallocated space: the filesystem is filled with a pattern, the file
+# deleted and committed (its blocks are free but still hold the pattern), then nearly all free
+# space preallocated to a file, whose blocks are read from the raw device to prove they hold the
+# old pattern. With every write failing (dm-flakey error_writes), a direct write and a buffered
+# write + fsync into the preallocated range fail with EIO; the range reads as zeros then, after
+# drop_caches, and after a remount (never the old pattern); fsck is clean; unmount does not hang;
+# the blocks are still counted to the file and the filesystem takes writes again.
+. tests/vm/lib.sh
+need_tools
+load_ferrofs
+DM=ferrofs-fallocerr
+flakey_create "$DM"
+DEV=/dev/mapper/$DM
+expect "$MKFS" -f -s 64m "$DEV" >/dev/null
+[ "$(mount_errno "$DEV" rw commit=86400)" = OK ] || fail "mount"
+MiB=1048576
+avail=$(( $(stat -f -c '%a * %S' "$MNT") / MiB - 4 ))
+expect xfs_io -f -d -c "pwrite -S 0x77 -b 1m 0 ${avail}m" -c fsync "$MNT/old" >/dev/null
+expect rm "$MNT/old"
+expect sync -f "$MNT"
+avail=$(( $(stat -f -c '%a * %S' "$MNT") / MiB - 4 ))
+expect xfs_io -f -c "falloc 0 ${avail}m" -c fsync "$MNT/p" >/dev/null
+expect sync -f "$MNT"
+# The first preallocated extent's first block, read from the device: the old pattern.
+first=$(xfs_io -r -c "fiemap" "$MNT/p" | sed -n 's/.*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\.[0-9]*$/\1/p' | head -1)
+[ -n "$first" ] || fail "fiemap shows no extent of the preallocated file"
+stale=0
+for sect in $(xfs_io -r -c "fiemap" "$MNT/p" | sed -n 's/.*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\.[0-9]*$/\1/p'); do
+    if dd if="$DEV" bs=512 skip="$sect" count=8 iflag=direct status=none | od -An -tx1 | grep -q 77; then stale=1; break; fi
+done
+[ $stale = 1 ] || fail "test set-up: no preallocated extent starts on blocks holding the old pattern"
+mark_dmesg
+flakey_mode "$DM" error_writes
+python3 - "$MNT/p" <<'PY' || fail "the failing writes"
+import errno, mmap, os, sys
+buf = mmap.mmap(-1, 1 << 20)
+buf.write(b"\x78" * (1 << 20))
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_DIRECT)
+try:
+    n = os.pwrite(fd, buf, 1 << 20)
+    sys.exit("direct write into preallocated space: returned %d, not EIO" % n)
+except OSError as e:
+    if e.errno != errno.EIO:
+        sys.exit("direct write: %s, not EIO" % errno.errorcode.get(e.errno))
+os.close(fd)
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.pwrite(fd, b"\x79" * (1 << 20), 3 << 20)
+try:
+    os.fsync(fd)
+    sys.exit("fsync after a buffered write into preallocated space under write errors succeeded")
+except OSError as e:
+    if e.errno != errno.EIO:
+        sys.exit("fsync: %s, not EIO" % errno.errorcode.get(e.errno))
+PY
+flakey_mode "$DM" pass
+zeros() { cmp -n "$2" "$1" /dev/zero || fail "$3: the preallocated file does not read as zeros"; }
+# The buffered write's pages were written (and failed); what the page cache still holds of them
+# is not what the disk has: drop it before reading.
+echo 3 > /proc/sys/vm/drop_caches
+zeros "$MNT/p" $((avail * MiB)) "after the failed writes"
+dmesg_has "data write failed" || fail "no message about the failed data write"
+expect umount "$MNT"
+flakey_restore "$DM"
+"$FSCK" -n "$DEV" || fail "fsck -n (exit $?)"
+[ "$(mount_errno "$DEV" rw)" = OK ] || fail "remount"
+zeros "$MNT/p" $((avail * MiB)) "after remount"
+[ "$(stat -c %b "$MNT/p")" -ge $((avail * 2048)) ] || fail "the preallocated blocks are no longer counted to the file"
+expect xfs_io -c "pwrite -S 0x7a 0 1m" -c fsync "$MNT/p" >/dev/null
+expect umount "$MNT"
+"$FSCK" -n "$DEV" || fail "fsck -n at the end (exit $?)"
+exit 0

@@ -1,0 +1,118 @@
+# Reflink and dedupe, checked against XFS (reflink=1) doing the same in the same boot:
+# 1. cp --reflink=always (FICLONE): equal contents, no data space used (statfs), both files' FIEMAP
+#    extents flagged shared and on the same device sectors.
+# 2. The first write to a shared range is copy-on-write: buffered, direct and mmap overwrites of
+#    the clone leave the original byte for byte as it was; the rewritten ranges are no longer
+#    shared.
+# 3. FICLONERANGE into the middle of a file, past its end (the size moves), and of an unaligned
+#    length ending at the source's end of file; an unaligned range elsewhere is EINVAL; a clone of
+#    preallocated space reads as zeros.
+# 4. FIDEDUPERANGE shares equal ranges and refuses different ones (leaving them as they were);
+#    copy_file_range clones (FIEMAP shared).
+# 5. Deleting the original leaves the clone intact and unshared; deleting both gives the space
+#    back; contents after drop_caches and after a remount; fsck -n clean.
+. tests/vm/lib.sh
+need_tools
+expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
+load_ferrofs
+[ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount"
+REF=/tmp/xfsref
+expect mkfs.xfs -q -f -m reflink=1 "$SCRATCH_DEV"
+mkdir -p "$REF"
+expect mount -t xfs "$SCRATCH_DEV" "$REF"
+MiB=1048576
+on_both() { local cmd=$1; shift; (cd "$MNT" && eval "$cmd") || fail "on ferrofs: $cmd"; (cd "$REF" && eval "$cmd") || fail "on xfs: $cmd"; }
+FILES=""
+compare() {
+    for f in $FILES; do
+        [ "$(stat -c %s "$MNT/$f")" = "$(stat -c %s "$REF/$f")" ] || fail "$1: $f is $(stat -c %s "$MNT/$f") bytes, xfs's $(stat -c %s "$REF/$f")"
+        cmp "$MNT/$f" "$REF/$f" || fail "$1: $f differs from xfs's"
+    done
+}
+# fiemap_flags FILE: "start_byte end_byte flags" per extent (holes left out).
+fiemap_flags() {
+    xfs_io -r -c "fiemap -v" "$1" | awk 'NR > 2 && $3 != "hole" { split($2, r, /[\[\].:]+/); print r[2] * 512, (r[3] + 1) * 512, $5 }'
+}
+shared_at() { # FILE OFFSET: whether FIEMAP flags the extent at OFFSET shared
+    fiemap_flags "$1" | awk -v o="$2" '$1 <= o && o < $2 { f = $3 } END { exit !(f != "" && and(strtonum(f), 0x2000)) }'
+}
+phys_at() {
+    xfs_io -r -c fiemap "$1" | awk -v o=$(( $2 / 512 )) '
+        { if (match($0, /\[[0-9]+\.\.[0-9]+\]: [0-9]+\.\.[0-9]+/)) {
+            split(substr($0, RSTART, RLENGTH), r, /[\[\].: ]+/)
+            if (o >= r[2] && o <= r[3]) { print r[4] + o - r[2]; exit } } }'
+}
+
+echo "--- 1. FICLONE"
+on_both 'xfs_io -f -c "pwrite -S 0x41 -b 1m 0 8m" -c fsync src >/dev/null'
+expect sync
+free0=$(stat -f -c %f "$MNT")
+on_both 'cp --reflink=always src dst'
+expect sync
+free1=$(stat -f -c %f "$MNT")
+[ $((free0 - free1)) -lt 64 ] || fail "the clone used $((free0 - free1)) blocks (8 MiB of data shared)"
+FILES="src dst"
+compare "clone"
+for f in src dst; do
+    fiemap_flags "$MNT/$f" > /tmp/fm
+    [ -s /tmp/fm ] || fail "FIEMAP shows no extent of $f"
+    while read -r s e fl; do [ $(( fl & 0x2000 )) -ne 0 ] || fail "$f: extent $s..$e not flagged shared (flags $fl)"; done < /tmp/fm
+done
+[ "$(phys_at "$MNT/src" $((3 * MiB)))" = "$(phys_at "$MNT/dst" $((3 * MiB)))" ] || fail "the clone does not map to the original's sectors"
+
+echo "--- 2. copy-on-write of shared ranges"
+on_both 'xfs_io -c "pwrite -S 0x42 1m 1m" -c fsync dst >/dev/null'
+on_both 'xfs_io -d -c "pwrite -S 0x43 4m 1m" dst >/dev/null'
+on_both 'xfs_io -c "mmap -rw 6m 1m" -c "mwrite -S 0x44 6m 1m" -c "msync 6m 1m" -c munmap -c fsync dst >/dev/null'
+compare "overwrites of the clone"
+check_fill "$MNT/src" 65 $((8 * MiB))
+expect sync
+shared_at "$MNT/dst" $((1 * MiB)) && fail "the rewritten range at 1m is still shared"
+shared_at "$MNT/dst" $((4 * MiB)) && fail "the rewritten range at 4m is still shared"
+shared_at "$MNT/dst" $((3 * MiB)) || fail "the untouched range at 3m is no longer shared"
+[ "$(phys_at "$MNT/src" $((1 * MiB)))" != "$(phys_at "$MNT/dst" $((1 * MiB)))" ] || fail "the overwrite of the clone did not move"
+
+echo "--- 3. FICLONERANGE"
+on_both 'xfs_io -f -c "pwrite -S 0x45 0 4m" -c fsync mid >/dev/null && xfs_io -c "reflink src 2m 1m 1m" mid >/dev/null'
+on_both 'xfs_io -f -c "pwrite -S 0x46 0 10000" -c fsync short >/dev/null && xfs_io -f -c "reflink short 0 1m 10000" past >/dev/null'
+on_both 'xfs_io -f -c "reflink src 0 12m 2m" mid >/dev/null'
+FILES="src dst mid short past"
+compare "clone ranges"
+[ "$(stat -c %s "$MNT/past")" = $((MiB + 10000)) ] || fail "size after an unaligned clone at the end: $(stat -c %s "$MNT/past")"
+out=$(xfs_io -c "reflink src 1000 0 4096" "$MNT/mid" 2>&1)
+echo "$out" | grep -q "Invalid argument" || fail "an unaligned clone: $out"
+compare "after a refused clone"
+on_both 'xfs_io -f -c "falloc 0 1m" -c "pwrite -S 0x47 0 4k" -c fsync pre >/dev/null && xfs_io -f -c "reflink pre 0 0 1m" fromPre >/dev/null'
+FILES="$FILES pre fromPre"
+compare "clone of preallocated space"
+
+echo "--- 4. dedupe and copy_file_range"
+on_both 'xfs_io -f -c "pwrite -S 0x41 0 2m" -c fsync same >/dev/null && xfs_io -c "dedupe src 3m 0 1m" same >/dev/null'
+shared_at "$MNT/same" 0 || fail "dedupe of equal ranges did not share them"
+out=$(xfs_io -c "dedupe src 0 1m 1m" "$MNT/same" 2>&1)
+echo "$out" | grep -qi "did not match\|differ" || fail "dedupe of different ranges: $out"
+shared_at "$MNT/same" $((1 * MiB)) && fail "a refused dedupe shared the range"
+on_both 'xfs_io -f -c "copy_range -s 0 -d 0 -l 4m src" cfr >/dev/null'
+shared_at "$MNT/cfr" 0 || fail "copy_file_range did not clone"
+FILES="$FILES same cfr"
+compare "dedupe and copy_file_range"
+
+echo "--- 5. deletes, remount"
+on_both 'rm src'
+FILES="dst mid short past pre fromPre same cfr"
+expect sync
+compare "after deleting the original"
+echo 3 > /proc/sys/vm/drop_caches
+compare "after drop_caches"
+expect umount "$MNT"
+"$FSCK" -n "$TEST_DEV" || fail "fsck -n (exit $?)"
+[ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "remount"
+compare "after remount"
+for f in $FILES; do expect rm "$MNT/$f"; done
+expect sync
+free2=$(stat -f -c %f "$MNT")
+[ "$free2" -ge $((free0 + 2048 - 64)) ] || fail "free blocks after deleting everything: $free2 (before the clone, with 8 MiB in use: $free0)"
+expect umount "$MNT"
+expect umount "$REF"
+"$FSCK" -n "$TEST_DEV" || fail "fsck -n at the end (exit $?)"
+exit 0
