@@ -12,7 +12,12 @@
 //! * **Range zeroing** (`ZERO_RANGE`) punches the range and preallocates it again: it reads as
 //!   zeros and its space stays allocated.
 //!
-//! `COLLAPSE_RANGE`, `INSERT_RANGE` and `UNSHARE_RANGE` are not supported (`EOPNOTSUPP`).
+//! * **Collapse and insert** (`COLLAPSE_RANGE`, `INSERT_RANGE`, block aligned) punch the range
+//!   or split the extent at its start, then move every file extent item after it down or up by
+//!   its length (the items keep their references: no data moves), in bounded transactions; the
+//!   size changes with them (an insert grows it first, so no item is ever past the end).
+//!
+//! `UNSHARE_RANGE` is not supported (`EOPNOTSUPP`).
 //!
 //! Locks (docs/LOCKING.md): the inode lock (no write(2), truncate or direct write meanwhile;
 //! direct I/O in flight is waited for), then for punching and zeroing the mapping's invalidate
@@ -42,6 +47,11 @@ fn eopnotsupp() -> kernel::error::Error {
 const KEEP_SIZE: u32 = sys::FERROFS_FALLOC_FL_KEEP_SIZE as u32;
 const PUNCH_HOLE: u32 = sys::FERROFS_FALLOC_FL_PUNCH_HOLE as u32;
 const ZERO_RANGE: u32 = sys::FERROFS_FALLOC_FL_ZERO_RANGE as u32;
+const COLLAPSE_RANGE: u32 = sys::FERROFS_FALLOC_FL_COLLAPSE_RANGE as u32;
+const INSERT_RANGE: u32 = sys::FERROFS_FALLOC_FL_INSERT_RANGE as u32;
+
+/// Items moved per transaction by a collapse or insert (2 items changed each).
+const SHIFT_BATCH: u64 = 64;
 
 /// Blocks in one preallocated extent at most (128 MiB): a later partial overwrite keeps the
 /// whole disk extent referenced until every piece of it is gone, so extents stay moderate.
@@ -51,13 +61,23 @@ const MAX_PREALLOC_BLOCKS: u64 = 32768;
 /// `offset + len <= s_maxbytes`, write access and freeze protection.
 pub(crate) fn fallocate(file: &OpenFile<'_, FerroFs>, mode: u32, offset: u64, len: u64) -> Result {
     let inode = file.inode();
-    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0 {
+    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE | COLLAPSE_RANGE | INSERT_RANGE) != 0 {
         return Err(eopnotsupp());
     }
     let end = offset.checked_add(len).ok_or(code::EFBIG)?;
     let keep_size = mode & KEEP_SIZE != 0;
     let _lock = inode.lock();
-    if !keep_size && end > inode.size() {
+    if mode & (COLLAPSE_RANGE | INSERT_RANGE) != 0 {
+        // The VFS let them through alone. Whole blocks only, inside the file (a collapse may
+        // not reach its end, an insert may not start at or past it).
+        let size = inode.size();
+        if offset % BS != 0 || len % BS != 0 || (mode == COLLAPSE_RANGE && end >= size) || (mode == INSERT_RANGE && offset >= size) {
+            return Err(code::EINVAL);
+        }
+        if mode == INSERT_RANGE {
+            inode.newsize_ok(size.checked_add(len).ok_or(code::EFBIG)?)?;
+        }
+    } else if !keep_size && end > inode.size() {
         inode.newsize_ok(end)?;
     }
     // Direct I/O in flight finishes first (new ones wait for the inode lock).
@@ -67,6 +87,8 @@ pub(crate) fn fallocate(file: &OpenFile<'_, FerroFs>, mode: u32, offset: u64, le
         0 => allocate(inode, offset, end, keep_size),
         PUNCH_HOLE => punch_hole(inode, offset, end),
         ZERO_RANGE => zero_range(inode, offset, end, keep_size),
+        COLLAPSE_RANGE => collapse_range(inode, offset, len),
+        INSERT_RANGE => insert_range(inode, offset, len),
         _ => Err(eopnotsupp()),
     }
 }
@@ -224,4 +246,85 @@ fn zero_range(inode: &Inode<FerroFs>, start: u64, end: u64, keep_size: bool) -> 
     let _inval = inode.invalidate_lock();
     clear_range(inode, start, end)?;
     allocate(inode, start, end, keep_size)
+}
+
+/// Writes back and drops the page cache from `start` to the end of the file and waits for the
+/// ordered extents there: a collapse or insert moves all of it. The caller holds the inode lock
+/// and the invalidate lock.
+fn flush_tail(inode: &Inode<FerroFs>, start: u64) -> Result {
+    inode.write_and_wait_range(start, u64::MAX)?;
+    ordered::wait_range(inode, start, u64::MAX);
+    inode.truncate_pagecache_range(start, u64::MAX);
+    ordered::unreserve(inode, start / BS, u64::MAX / BS)?;
+    inode.data().map_seq.fetch_add(1, Ordering::AcqRel);
+    Ok(())
+}
+
+/// Moves the file's items at and after `from` by `delta` (see `fileext::shift`), in bounded
+/// transactions; `size` is a new size to record with the last one.
+fn shift_items(inode: &Inode<FerroFs>, from: u64, delta: u64, up: bool, size: Option<u64>) -> Result {
+    let sb = inode.sb();
+    let ino = inode.ino();
+    let data = inode.data();
+    let mut cursor = None;
+    loop {
+        let mut tx = Txn::start(sb, Cost { items: 2 * SHIFT_BATCH + 1, class: ReserveClass::Normal })?;
+        let r = (|| -> Result<Option<u64>> {
+            let mut st = tx.store();
+            let mut root = st.state().roots.fs_root;
+            let r = fileext::shift(&mut st, &mut root, ino, from, delta, up, cursor, SHIFT_BATCH);
+            st.state().roots.fs_root = root;
+            let next = r.map_err(|e| fs_err(sb, e))?;
+            if next.is_none() {
+                if let Some(size) = size {
+                    data.disk_size.store(size, Ordering::Release);
+                }
+            }
+            crate::inode::update_item(&mut st, inode).map_err(|e| fs_err(sb, e))?;
+            Ok(next)
+        })();
+        cursor = tx.finish(r)?;
+        data.map_seq.fetch_add(1, Ordering::AcqRel);
+        if cursor.is_none() {
+            if let Some(size) = size {
+                // Not under the tree lock: it may wait for folios.
+                inode.truncate_setsize(size);
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// `FALLOC_FL_COLLAPSE_RANGE`: `start..start+len` is removed and what followed moves down by
+/// `len`; the file gets `len` shorter.
+fn collapse_range(inode: &Inode<FerroFs>, start: u64, len: u64) -> Result {
+    let _inval = inode.invalidate_lock();
+    flush_tail(inode, start)?;
+    let end = start + len;
+    aops::punch_range(inode, start, end)?;
+    let size = inode.size();
+    shift_items(inode, end, len, false, Some(size - len))
+}
+
+/// `FALLOC_FL_INSERT_RANGE`: a hole of `len` bytes appears at `start`, what was there moves up
+/// by `len`; the file gets `len` longer (first, so no item is ever past its end).
+fn insert_range(inode: &Inode<FerroFs>, start: u64, len: u64) -> Result {
+    let _inval = inode.invalidate_lock();
+    flush_tail(inode, start)?;
+    let sb = inode.sb();
+    let new_size = inode.size() + len;
+    let mut tx = Txn::start(sb, Cost { items: 4, class: ReserveClass::Normal })?;
+    let r = (|| -> Result {
+        let mut st = tx.store();
+        let mut roots = st.state().roots;
+        let r = fileext::split_at(&mut st, &mut roots.fs_root, &mut roots.ext_root, inode.ino(), start);
+        st.state().roots.fs_root = roots.fs_root;
+        st.state().roots.ext_root = roots.ext_root;
+        r.map_err(|e| fs_err(sb, e))?;
+        inode.data().disk_size.fetch_max(new_size, Ordering::AcqRel);
+        crate::inode::update_item(&mut st, inode).map_err(|e| fs_err(sb, e))
+    })();
+    tx.finish(r)?;
+    inode.truncate_setsize(new_size);
+    shift_items(inode, start, len, true, None)
 }

@@ -380,6 +380,95 @@ pub fn shared<S: BlockStore>(s: &mut S, fs_root: &Root, ext_root: &Root, ino: u6
     Ok(cut || refs > own)
 }
 
+/// Splits the file extent item of `ino` that covers `at` (block aligned)
+/// from before it into two items meeting at `at`, the second taking a
+/// reference of its own; nothing when no item starts before `at` and
+/// reaches past it. Returns whether it split. Changes at most 3 items.
+pub fn split_at<S: BlockStore>(s: &mut S, fs_root: &mut Root, ext_root: &mut Root, ino: u64, at: u64) -> Result<bool, FsError> {
+    if !aligned(at) {
+        return Err(FsError::Invalid("split point not block aligned"));
+    }
+    let Some((off, e)) = first_overlapping(s, fs_root, ino, at, at.saturating_add(1))? else {
+        return Ok(false);
+    };
+    if off >= at {
+        return Ok(false);
+    }
+    let overflow = FsError::corrupt(fs_root.block, "file extent bytes overflow");
+    let tail = ExtentData { offset: e.offset.checked_add(at - off).ok_or(overflow)?, len: e.len - (at - off), ..e };
+    let head = ExtentData { len: at - off, ..e }.to_bytes();
+    let blk = fs_root.block;
+    tree::update(s, fs_root, &key(ino, off), |d| {
+        if d.len() != head.len() {
+            return Err(FsError::corrupt(blk, "bad file extent item"));
+        }
+        d.copy_from_slice(&head);
+        Ok(())
+    })?;
+    insert_item(s, fs_root, ino, at, &tail)?;
+    extent::inc_ref(s, ext_root, e.disk_start, e.disk_blocks)?;
+    Ok(true)
+}
+
+/// Moves file extent items of `ino` by `delta` bytes (block aligned, not
+/// 0), at most `max` of them per call; values are unchanged (each keeps its
+/// reference). Call with `cursor = None` first, then with what it returned
+/// until that is `None`; each call can be its own transaction.
+///
+/// * Down (`up == false`, a collapse): the items starting at or after `from`
+///   move to `off - delta`, in file order; `from - delta..from` must be
+///   empty (punched). Each lands in the room the ones before it left.
+/// * Up (`up == true`, an insert): the items starting at or after `from`
+///   move to `off + delta`, from the last backwards; nothing may reach
+///   across `from` (split it first, [`split_at`]).
+///
+/// Changes 2 items per moved item.
+#[allow(clippy::too_many_arguments)]
+pub fn shift<S: BlockStore>(s: &mut S, fs_root: &mut Root, ino: u64, from: u64, delta: u64, up: bool, cursor: Option<u64>, max: u64) -> Result<Option<u64>, FsError> {
+    if !aligned(from) || !aligned(delta) || delta == 0 || (!up && delta > from) {
+        return Err(FsError::Invalid("shift not block aligned, empty or below offset 0"));
+    }
+    // Down: the next original key to look at (items below it were moved). Up: the bound below
+    // which the items still to move start.
+    let mut cur = cursor.unwrap_or(if up { u64::MAX } else { from });
+    for _ in 0..max {
+        let next = if up {
+            if cur == 0 {
+                return Ok(None);
+            }
+            match tree::search_le(s, fs_root, &key(ino, cur - 1))? {
+                Some(it) if it.key().objectid == ino && it.key().ty == EXTENT_DATA && it.key().offset >= from => {
+                    let off = it.key().offset;
+                    Some((off, parse_at(it.data(), it.block(), off)?.0))
+                }
+                _ => None,
+            }
+        } else {
+            match tree::search_ge(s, fs_root, &key(ino, cur))? {
+                Some(it) if it.key().objectid == ino && it.key().ty == EXTENT_DATA => {
+                    let off = it.key().offset;
+                    Some((off, parse_at(it.data(), it.block(), off)?.0))
+                }
+                _ => None,
+            }
+        };
+        let Some((off, e)) = next else {
+            return Ok(None);
+        };
+        let to = if up {
+            let to = off.checked_add(delta).ok_or(FsError::TooBig)?;
+            to.checked_add(e.len).ok_or(FsError::TooBig)?;
+            to
+        } else {
+            off - delta
+        };
+        tree::delete(s, fs_root, &key(ino, off))?;
+        insert_item(s, fs_root, ino, to, &e)?;
+        cur = if up { off } else { off.checked_add(1).ok_or(FsError::TooBig)? };
+    }
+    Ok(Some(cur))
+}
+
 /// Worst-case number of tree items a [`convert`] changes when `overlapping`
 /// file extent items overlap its range: `overlapping + 4`. Each item is
 /// updated in place once; the first may also leave a preallocated head and
@@ -800,6 +889,44 @@ mod tests {
         let bad = ExtentData { offset: 7 * B, len: 2 * B, ..e };
         assert!(matches!(insert_ref(&mut u.s, &mut u.fs, &mut u.ext, INO + 1, 0, &bad), Err(FsError::Invalid(_))));
         assert_eq!(u.refs(1000, 8), Some(2));
+    }
+
+    #[test]
+    fn collapse_and_insert_shift_items() {
+        let mut t = T::new();
+        for i in 0..6 {
+            t.replace(i * 4 * B, 2 * B, 1000 + i * 10); // items at 0, 4, 8, ... 20 blocks
+        }
+        // Collapse blocks 4..8: punch them, move everything from 8 down by 4 blocks, 2 at a time.
+        t.punch(4 * B, 8 * B);
+        let mut cur = None;
+        let mut calls = 0;
+        loop {
+            cur = shift(&mut t.s, &mut t.fs, INO, 8 * B, 4 * B, false, cur, 2).unwrap();
+            calls += 1;
+            if cur.is_none() {
+                break;
+            }
+        }
+        assert!(calls >= 3);
+        let offs: Vec<u64> = t.items().iter().map(|i| i.0 / B).collect();
+        assert_eq!(offs, [0, 4, 8, 12, 16]);
+        assert_eq!(t.items()[1].1, 1020, "the item from block 8 is at block 4 now");
+        // Insert 3 blocks at block 9 (inside the item at 8..10): split, then shift up.
+        assert!(split_at(&mut t.s, &mut t.fs, &mut t.ext, INO, 9 * B).unwrap());
+        assert!(!split_at(&mut t.s, &mut t.fs, &mut t.ext, INO, 12 * B).unwrap(), "nothing reaches across 12");
+        let mut cur = None;
+        loop {
+            cur = shift(&mut t.s, &mut t.fs, INO, 9 * B, 3 * B, true, cur, 2).unwrap();
+            if cur.is_none() {
+                break;
+            }
+        }
+        let got: Vec<(u64, u64, u64, u64)> = t.items().iter().map(|i| (i.0 / B, i.1, i.2 / B, i.3 / B)).collect();
+        assert_eq!(got, [(0, 1000, 0, 2), (4, 1020, 0, 2), (8, 1030, 0, 1), (12, 1030, 1, 1), (15, 1040, 0, 2), (19, 1050, 0, 2)]);
+        assert_eq!(t.refs(1030, 2), Some(2));
+        assert!(t.freed.is_empty() || t.freed == [(1010, 2)]);
+        assert!(matches!(shift(&mut t.s, &mut t.fs, INO, 2 * B, 4 * B, false, None, 1), Err(FsError::Invalid(_))));
     }
 
 }

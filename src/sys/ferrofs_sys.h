@@ -208,6 +208,8 @@ const int FERROFS_EOPNOTSUPP = EOPNOTSUPP;
 const int FERROFS_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
 const int FERROFS_FALLOC_FL_PUNCH_HOLE = FALLOC_FL_PUNCH_HOLE;
 const int FERROFS_FALLOC_FL_ZERO_RANGE = FALLOC_FL_ZERO_RANGE;
+const int FERROFS_FALLOC_FL_COLLAPSE_RANGE = FALLOC_FL_COLLAPSE_RANGE;
+const int FERROFS_FALLOC_FL_INSERT_RANGE = FALLOC_FL_INSERT_RANGE;
 int ferrofs_shim_file_modified(struct file *file);
 int ferrofs_shim_inode_newsize_ok(struct inode *inode, loff_t size);
 void ferrofs_shim_invalidate_lock(struct inode *inode);

@@ -9,7 +9,10 @@
 #    written back and over pages dirtied through a mapping: the range reads zeros at once, after
 #    drop_caches and after a remount; whole blocks are freed (st_blocks, SEEK_HOLE).
 # 4. ZERO_RANGE with and without KEEP_SIZE, inside and past the end: zeros, space kept allocated.
-# 5. COLLAPSE_RANGE, INSERT_RANGE and UNSHARE_RANGE are refused with EOPNOTSUPP.
+# 5. COLLAPSE_RANGE and INSERT_RANGE (in the middle of extents, over holes and preallocated
+#    space, across many items) move the rest of the file and change its size; misaligned ranges,
+#    a collapse reaching the end and an insert at the end are EINVAL; UNSHARE_RANGE is refused
+#    with EOPNOTSUPP.
 # 6. A preallocation larger than the free space fails with ENOSPC and leaves the filesystem
 #    usable; the space comes back when the file is deleted.
 # 7. Space set aside is there: with the filesystem filled up after a preallocation, buffered,
@@ -120,17 +123,32 @@ compare "zero range"
 [ "$(stat -c %s "$MNT/f")" = $((4 * MiB)) ] || fail "size after fzero 3m 1m: $(stat -c %s "$MNT/f")"
 [ "$(blocks f)" -ge $((4 * MiB)) ] || fail "st_blocks after zeroing 4 MiB: $(blocks f) bytes (zeroing keeps space allocated)"
 
-echo "--- 5. unsupported modes"
-python3 - "$MNT/f" <<'PY' || fail "collapse/insert/unshare"
+echo "--- 5. collapse, insert"
+both h -c "pwrite -S 0x70 -b 64k 0 1m" -c fsync -c "falloc 1m 1m" -c "pwrite -S 0x71 3m 1m" -c fsync
+both h -c "fcollapse 64k 128k" -c "finsert 200k 64k" -c "fcollapse 1m 512k" -c "finsert 0 4k"
+# Many items: every other 4 KiB block written, then the middle collapsed and the start shifted.
+many=(); for k in $(seq 0 2 500); do many+=(-c "pwrite -S 0x72 $((k * 4))k 4k"); done
+both i -c "truncate 2m" "${many[@]}" -c fsync
+both i -c "fcollapse 400k 800k" -c "finsert 4k 1m"
+FILES="a b c d e f h i"
+compare "collapse and insert"
+python3 - "$MNT/h" <<'PY' || fail "refused modes"
 import ctypes, errno, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 fd = os.open(sys.argv[1], os.O_RDWR)
-for name, mode in (("COLLAPSE_RANGE", 8), ("INSERT_RANGE", 0x20), ("UNSHARE_RANGE", 0x40)):
-    r = libc.fallocate(fd, mode, 4096, 4096)
+size = os.fstat(fd).st_size
+for name, mode, off, ln, want in (("COLLAPSE_RANGE misaligned", 8, 1000, 4096, errno.EINVAL),
+                                  ("COLLAPSE_RANGE to the end", 8, size - 4096, 4096, errno.EINVAL),
+                                  ("INSERT_RANGE at the end", 0x20, size, 4096, errno.EINVAL),
+                                  ("INSERT_RANGE misaligned", 0x20, 4096, 100, errno.EINVAL),
+                                  ("UNSHARE_RANGE", 0x40, 4096, 4096, errno.EOPNOTSUPP)):
+    r = libc.fallocate(fd, mode, off, ln)
     e = ctypes.get_errno()
-    if r == 0 or e != errno.EOPNOTSUPP:
-        sys.exit("%s: %s, not EOPNOTSUPP" % (name, "success" if r == 0 else errno.errorcode.get(e)))
+    if r == 0 or e != want:
+        sys.exit("%s: %s, not %s" % (name, "success" if r == 0 else errno.errorcode.get(e), errno.errorcode[want]))
+if os.fstat(fd).st_size != size:
+    sys.exit("a refused mode changed the size")
 PY
 
 echo "--- 6. ENOSPC"
@@ -145,7 +163,7 @@ expect sync
 
 echo "--- 7. preallocated space is there on a full filesystem"
 both g -c "falloc 0 8m"
-FILES="$FILES g"
+FILES="a b c d e f h i g"
 dd if=/dev/zero of="$MNT/filler" bs=1M status=none 2>/dev/null && fail "filling the filesystem did not end in ENOSPC"
 dd if=/dev/zero of="$MNT/filler" bs=4k oflag=append conv=notrunc status=none 2>/dev/null
 expect sync
