@@ -868,9 +868,16 @@ int ferrofs_shim_getattr_reg(struct mnt_idmap *idmap, const struct path *path, s
 
 	generic_fillattr(idmap, request_mask, inode, stat);
 	if (request_mask & STATX_DIOALIGN) {
+		/*
+		 * What O_DIRECT accepts: the device's logical block size. Requests aligned to it but
+		 * not to the filesystem block go through the page cache (written back and invalidated
+		 * before the call returns, so direct readers see them), whole blocks go to the device.
+		 */
+		unsigned int lbs = bdev_logical_block_size(inode->i_sb->s_bdev);
+
 		stat->result_mask |= STATX_DIOALIGN;
-		stat->dio_mem_align = i_blocksize(inode);
-		stat->dio_offset_align = i_blocksize(inode);
+		stat->dio_mem_align = lbs;
+		stat->dio_offset_align = lbs;
 	}
 	return 0;
 }
