@@ -90,7 +90,11 @@ pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Iom
         return Ok(m);
     }
     let a = m.offset / BS;
-    let b = m.offset.saturating_add(m.length).div_ceil(BS).max(a + 1);
+    // Only what this write covers: an extent's mapping reaches to its end, and reserving all of
+    // it for a small overwrite would hold (and count in i_blocks) space never dirtied.
+    let want_end = pos.saturating_add(len.max(1)).div_ceil(BS);
+    let b = m.offset.saturating_add(m.length).div_ceil(BS).min(want_end).max(a + 1);
+    m.length = m.length.min((b - a) * BS);
     let r = ordered::reserve(inode, a, b, flags.nowait())?;
     m.length = m.length.min(r.blocks * BS);
     if r.new {

@@ -470,12 +470,33 @@ pub fn shift<S: BlockStore>(s: &mut S, fs_root: &mut Root, ino: u64, from: u64, 
 }
 
 /// Worst-case number of tree items a [`convert`] changes when `overlapping`
-/// file extent items overlap its range: `overlapping + 4`. Each item is
-/// updated in place once; the first may also leave a preallocated head and
-/// the last a preallocated tail (one item may do both), each a new item plus
-/// the reference it takes on the disk extent.
+/// file extent items overlap its range: `3 * overlapping + 4`. Each item
+/// is updated in place once, or merged into the written item before it
+/// (that one updated, this one deleted or moved, a reference dropped: 3);
+/// the first may also leave a preallocated head and the last a preallocated
+/// tail (one item may do both), each a new item plus the reference it takes.
 pub fn convert_items_bound(overlapping: u64) -> u64 {
-    overlapping.saturating_add(4)
+    overlapping.saturating_mul(3).saturating_add(4)
+}
+
+/// The written item of `ino` that ends exactly at `at` and maps, in the same
+/// disk extent as `e`, to the blocks just before `e`'s (so the two could be
+/// one item).
+fn written_neighbour_before<S: BlockStore>(s: &mut S, fs_root: &Root, ino: u64, at: u64, e: &ExtentData) -> Result<Option<(u64, ExtentData)>, FsError> {
+    if at == 0 {
+        return Ok(None);
+    }
+    let Some(it) = tree::search_le(s, fs_root, &key(ino, at - 1))? else {
+        return Ok(None);
+    };
+    let k = it.key();
+    if k.objectid != ino || k.ty != EXTENT_DATA {
+        return Ok(None);
+    }
+    let (p, p_end) = parse_at(it.data(), it.block(), k.offset)?;
+    let contiguous = p.offset.checked_add(p.len) == Some(e.offset);
+    let same = p.flags == 0 && p.disk_start == e.disk_start && p.disk_blocks == e.disk_blocks;
+    Ok((p_end == at && same && contiguous).then_some((k.offset, p)))
 }
 
 /// Turns preallocated file coverage of `ino` in `file_off..file_off+len`
@@ -527,6 +548,35 @@ pub fn convert<S: BlockStore>(
         let rel = |x: u64| e.offset.checked_add(x - off).ok_or(overflow);
         let mid = ExtentData { offset: rel(a)?, len: b - a, flags: 0, ..e };
         let tail = (e_end > b).then(|| -> Result<ExtentData, FsError> { Ok(ExtentData { offset: rel(b)?, len: e_end - b, ..e }) }).transpose()?;
+        if off == a {
+            // Written data just before it, in the same disk extent and contiguous there (the
+            // previous in-place write of a sequential writer): that item grows instead, so
+            // small writes do not leave an item each.
+            if let Some((poff, p)) = written_neighbour_before(s, fs_root, ino, a, &e)? {
+                let grown = ExtentData { len: p.len.checked_add(b - a).ok_or(overflow)?, ..p }.to_bytes();
+                let blk = fs_root.block;
+                tree::update(s, fs_root, &key(ino, poff), |d| {
+                    if d.len() != grown.len() {
+                        return Err(FsError::corrupt(blk, "bad file extent item"));
+                    }
+                    d.copy_from_slice(&grown);
+                    Ok(())
+                })?;
+                tree::delete(s, fs_root, &key(ino, off))?;
+                match &tail {
+                    // The tail keeps this item's reference.
+                    Some(t) => insert_item(s, fs_root, ino, b, t)?,
+                    None => {
+                        if extent::dec_ref(s, ext_root, e.disk_start, e.disk_blocks)? {
+                            return Err(FsError::corrupt(fs_root.block, "merged extent lost its last reference"));
+                        }
+                    }
+                }
+                converted = converted.checked_add(b - a).ok_or(overflow)?;
+                pos = b;
+                continue;
+            }
+        }
         // The item at `off` becomes its head (still preallocated) or, starting at `a`, the
         // written piece; the others are new items with references of their own.
         let first = if off < a { ExtentData { len: a - off, ..e } } else { mid };
@@ -802,11 +852,12 @@ mod tests {
         assert_eq!(flagged(&mut t), [(0, 1000, 0, 2 * B, P), (2 * B, 1000, 2 * B, 3 * B, 0), (5 * B, 1000, 5 * B, 3 * B, P)]);
         assert_eq!(t.refs(1000, 8), Some(3), "every item holds a reference");
         assert!(t.freed.is_empty());
-        // Converting the head and the tail leaves one written piece each, no new items.
+        // Converting the head leaves it written before the written middle (no merge backwards);
+        // converting the tail merges it into the middle.
         assert_eq!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 0, 2 * B, 1000).unwrap(), 2 * B);
         assert_eq!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 5 * B, 3 * B, 1005).unwrap(), 3 * B);
-        assert_eq!(flagged(&mut t), [(0, 1000, 0, 2 * B, 0), (2 * B, 1000, 2 * B, 3 * B, 0), (5 * B, 1000, 5 * B, 3 * B, 0)]);
-        assert_eq!(t.refs(1000, 8), Some(3));
+        assert_eq!(flagged(&mut t), [(0, 1000, 0, 2 * B, 0), (2 * B, 1000, 2 * B, 6 * B, 0)]);
+        assert_eq!(t.refs(1000, 8), Some(2));
         // Punching it all frees the disk extent once.
         t.punch(0, u64::MAX);
         assert_eq!(t.freed, [(1000, 8)]);
@@ -846,7 +897,7 @@ mod tests {
             [(0, 1000, 0, 3 * B, P), (3 * B, 1000, 3 * B, B, 0), (4 * B, 1004, 0, B, 0), (5 * B, 1004, B, 3 * B, P)]
         );
         assert_eq!(count_overlapping(&mut t.s, &t.fs, INO, 0, u64::MAX).unwrap(), 4);
-        assert_eq!(convert_items_bound(2), 6);
+        assert_eq!(convert_items_bound(2), 10);
     }
 
     #[test]
@@ -927,6 +978,27 @@ mod tests {
         assert_eq!(t.refs(1030, 2), Some(2));
         assert!(t.freed.is_empty() || t.freed == [(1010, 2)]);
         assert!(matches!(shift(&mut t.s, &mut t.fs, INO, 2 * B, 4 * B, false, None, 1), Err(FsError::Invalid(_))));
+    }
+
+    #[test]
+    fn sequential_in_place_writes_grow_one_item() {
+        let mut t = T::new();
+        prealloc(&mut t, 0, 16 * B, 1000);
+        for i in 0..10 {
+            assert_eq!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, i * B, B, 1000 + i).unwrap(), B);
+        }
+        assert_eq!(flagged(&mut t), [(0, 1000, 0, 10 * B, 0), (10 * B, 1000, 10 * B, 6 * B, P)]);
+        assert_eq!(t.refs(1000, 16), Some(2));
+        // The last piece too: one written item, one reference.
+        assert_eq!(convert(&mut t.s, &mut t.fs, &mut t.ext, INO, 10 * B, 6 * B, 1010).unwrap(), 6 * B);
+        assert_eq!(flagged(&mut t), [(0, 1000, 0, 16 * B, 0)]);
+        assert_eq!(t.refs(1000, 16), Some(1));
+        // Not merged: another disk extent before it.
+        let mut u = T::new();
+        u.replace(0, 2 * B, 500);
+        prealloc(&mut u, 2 * B, 2 * B, 1000);
+        convert(&mut u.s, &mut u.fs, &mut u.ext, INO, 2 * B, B, 1000).unwrap();
+        assert_eq!(flagged(&mut u), [(0, 500, 0, 2 * B, 0), (2 * B, 1000, 0, B, 0), (3 * B, 1000, B, B, P)]);
     }
 
 }

@@ -60,7 +60,7 @@ after=$(xfs_io -c "fiemap" "$MNT/b" | awk 'NR==2 {print $3}')
 # STATX_DIOALIGN says what O_DIRECT accepts: the device's logical block size (requests not
 # aligned to the filesystem block finish through the page cache, checked above).
 lbs=$(blockdev --getss "$TEST_DEV")
-[ "$("$DIO" statx "$MNT/a")" = "$lbs $lbs" ] || fail "STATX_DIOALIGN: $("$DIO" statx "$MNT/a"), not the logical block size $lbs
+[ "$("$DIO" statx "$MNT/a")" = "$lbs $lbs" ] || fail "STATX_DIOALIGN: $("$DIO" statx "$MNT/a"), not the logical block size $lbs"
 echo 3 > /proc/sys/vm/drop_caches
 same_all "after drop_caches"
 expect umount "$MNT"

@@ -1,8 +1,8 @@
 # generic/250's shape on preallocated space: the filesystem is filled with a pattern, the file
 # deleted and committed (its blocks are free but still hold the pattern), then nearly all free
 # space preallocated to a file, whose blocks are read from the raw device to prove they hold the
-# old pattern. With every write failing (dm-flakey error_writes), a direct write and a buffered
-# write + fsync into the preallocated range fail with EIO; the range reads as zeros then, after
+# old pattern. With every write failing (dm-flakey error_writes), a direct write into the
+# preallocated range fails with EIO and a buffered one's writeback fails (fsync reports EIO after); the range reads as zeros then, after
 # drop_caches, and after a remount (never the old pattern); fsck is clean; unmount does not hang;
 # the blocks are still counted to the file and the filesystem takes writes again.
 . tests/vm/lib.sh
@@ -21,17 +21,18 @@ expect sync -f "$MNT"
 avail=$(( $(stat -f -c '%a * %S' "$MNT") / MiB - 4 ))
 expect xfs_io -f -c "falloc 0 ${avail}m" -c fsync "$MNT/p" >/dev/null
 expect sync -f "$MNT"
-# The first preallocated extent's first block, read from the device: the old pattern.
-first=$(xfs_io -r -c "fiemap" "$MNT/p" | sed -n 's/.*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\.[0-9]*$/\1/p' | head -1)
-[ -n "$first" ] || fail "fiemap shows no extent of the preallocated file"
+# The preallocated blocks, read from the device: the old pattern is in them.
 stale=0
-for sect in $(xfs_io -r -c "fiemap" "$MNT/p" | sed -n 's/.*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\.[0-9]*$/\1/p'); do
-    if dd if="$DEV" bs=512 skip="$sect" count=8 iflag=direct status=none | od -An -tx1 | grep -q 77; then stale=1; break; fi
-done
-[ $stale = 1 ] || fail "test set-up: no preallocated extent starts on blocks holding the old pattern"
+while read -r a b; do
+    if dd if="$DEV" bs=512 skip="$a" count=$((b - a + 1)) iflag=direct status=none | od -An -tx1 | grep -q 77; then stale=1; break; fi
+done < <(xfs_io -r -c "fiemap" "$MNT/p" | sed -n 's/.*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\.\([0-9]*\)$/\1 \2/p')
+[ $stale = 1 ] || fail "test set-up: the preallocated blocks do not hold the old pattern"
+# Open before the errors: a writeback error is reported once to each file open when it happened.
+exec 3<"$MNT/p"
+expect xfs_io -c "pwrite -S 0x79 3m 1m" "$MNT/p" >/dev/null
 mark_dmesg
 flakey_mode "$DM" error_writes
-python3 - "$MNT/p" <<'PY' || fail "the failing writes"
+python3 - "$MNT/p" <<'PY' || fail "the failing direct write"
 import errno, mmap, os, sys
 buf = mmap.mmap(-1, 1 << 20)
 buf.write(b"\x78" * (1 << 20))
@@ -42,17 +43,20 @@ try:
 except OSError as e:
     if e.errno != errno.EIO:
         sys.exit("direct write: %s, not EIO" % errno.errorcode.get(e.errno))
-os.close(fd)
-fd = os.open(sys.argv[1], os.O_RDWR)
-os.pwrite(fd, b"\x79" * (1 << 20), 3 << 20)
+PY
+# The buffered write's writeback, only the data (a commit would fail too and abort the mount).
+xfs_io -c "sync_range -w 3m 1m" -c "sync_range -a 3m 1m" "$MNT/p"
+flakey_mode "$DM" pass
+python3 - <<'PY' || fail "fsync error reporting"
+import errno, os, sys
 try:
-    os.fsync(fd)
-    sys.exit("fsync after a buffered write into preallocated space under write errors succeeded")
+    os.fsync(3)
+    sys.exit("fsync after a failed writeback into preallocated space succeeded")
 except OSError as e:
     if e.errno != errno.EIO:
-        sys.exit("fsync: %s, not EIO" % errno.errorcode.get(e.errno))
+        sys.exit("fsync gave %s, not EIO" % errno.errorcode.get(e.errno))
 PY
-flakey_mode "$DM" pass
+exec 3<&-
 zeros() { cmp -n "$2" "$1" /dev/zero || fail "$3: the preallocated file does not read as zeros"; }
 # The buffered write's pages were written (and failed); what the page cache still holds of them
 # is not what the disk has: drop it before reading.

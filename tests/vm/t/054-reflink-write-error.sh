@@ -1,5 +1,6 @@
 # generic/276's shape: a file reflinked to a second one; the second overwritten, direct and
-# buffered, while every write fails (dm-flakey error_writes): EIO; then the second deleted. The
+# buffered (its writeback), while every write fails (dm-flakey error_writes): EIO from the write
+# and from fsync; then the second deleted. The
 # first file's contents and the free-space count are intact after a remount, fsck is clean, and
 # unmount does not hang.
 . tests/vm/lib.sh
@@ -16,8 +17,10 @@ expect cp --reflink=always "$MNT/a" "$MNT/b"
 expect sync -f "$MNT"
 free0=$(stat -f -c %f "$MNT")
 mark_dmesg
+exec 3<"$MNT/b"
+expect xfs_io -c "pwrite -S 0x53 2m 1m" "$MNT/b" >/dev/null
 flakey_mode "$DM" error_writes
-python3 - "$MNT/b" <<'PY' || fail "the failing overwrites of the clone"
+python3 - "$MNT/b" <<'PY' || fail "the failing direct overwrite of the clone"
 import errno, mmap, os, sys
 buf = mmap.mmap(-1, 1 << 20)
 buf.write(b"\x52" * (1 << 20))
@@ -28,17 +31,20 @@ try:
 except OSError as e:
     if e.errno != errno.EIO:
         sys.exit("direct overwrite: %s, not EIO" % errno.errorcode.get(e.errno))
-os.close(fd)
-fd = os.open(sys.argv[1], os.O_RDWR)
-os.pwrite(fd, b"\x53" * (1 << 20), 2 << 20)
+PY
+# The buffered overwrite's writeback, only the data (a commit would fail too and abort the mount).
+xfs_io -c "sync_range -w 2m 1m" -c "sync_range -a 2m 1m" "$MNT/b"
+flakey_mode "$DM" pass
+python3 - <<'PY' || fail "fsync error reporting"
+import errno, os, sys
 try:
-    os.fsync(fd)
-    sys.exit("fsync after a buffered overwrite of a shared range under write errors succeeded")
+    os.fsync(3)
+    sys.exit("fsync after a failed writeback of a shared range succeeded")
 except OSError as e:
     if e.errno != errno.EIO:
-        sys.exit("fsync: %s, not EIO" % errno.errorcode.get(e.errno))
+        sys.exit("fsync gave %s, not EIO" % errno.errorcode.get(e.errno))
 PY
-flakey_mode "$DM" pass
+exec 3<&-
 dmesg_has "data write failed" || fail "no message about the failed data write"
 echo 3 > /proc/sys/vm/drop_caches
 check_fill "$MNT/a" 81 $((4 * MiB))
