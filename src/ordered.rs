@@ -794,6 +794,19 @@ pub(crate) fn wait_range(inode: &Inode<FerroFs>, start: u64, end: u64) {
 
 // ---- Direct writes ----
 
+/// Waits (with `io` released while waiting) until no other direct write's unfinished ordered
+/// extent overlaps bytes `pos..end`: two direct writes of one range in flight would finish in
+/// either order. Its completion needs nothing a direct writer holds. `nowait`: `EAGAIN`.
+fn wait_direct(data: &InodeData, io: &mut kernel::sync::lock::Guard<'_, InodeIo, kernel::sync::lock::mutex::MutexBackend>, pos: u64, end: u64, nowait: bool) -> Result {
+    while io.ordered.values().any(|o| o.direct && o.overlaps(pos, end)) {
+        if nowait {
+            return Err(code::EAGAIN);
+        }
+        data.finished.wait(io);
+    }
+    Ok(())
+}
+
 /// A direct write's new blocks for the file range at `pos` (block aligned, at most `len` bytes):
 /// allocated now, under a new ordered extent of their own. Returns the extent, the device byte
 /// address and the bytes (fewer than `len` when free space is fragmented or short).
@@ -811,12 +824,7 @@ pub(crate) fn dio_alloc(inode: &Inode<FerroFs>, pos: u64, len: u64, nowait: bool
     loop {
         let _nofs = NoFsScope::enter();
         let mut io = data.io.lock();
-        while io.ordered.values().any(|o| o.direct && o.overlaps(pos, end)) {
-            if nowait {
-                return Err(code::EAGAIN);
-            }
-            data.finished.wait(&mut io);
-        }
+        wait_direct(data, &mut io, pos, end, nowait)?;
         let mut t = sb.info().tree.lock();
         if t.aborted || !t.writable {
             return Err(code::EROFS);
@@ -888,12 +896,7 @@ pub(crate) fn dio_in_place(inode: &Inode<FerroFs>, pos: u64, len: u64, nowait: b
         {
             let _nofs = NoFsScope::enter();
             let mut io = data.io.lock();
-            while io.ordered.values().any(|o| o.direct && o.overlaps(pos, end)) {
-                if nowait {
-                    return Err(code::EAGAIN);
-                }
-                data.finished.wait(&mut io);
-            }
+            wait_direct(data, &mut io, pos, end, nowait)?;
         }
         // With the finishes held off: none may drop the preallocated piece between the lookup
         // and the in-place extent that guards its blocks.

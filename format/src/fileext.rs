@@ -155,6 +155,19 @@ fn aligned(v: u64) -> bool {
     v.is_multiple_of(BLOCK_SIZE_U64)
 }
 
+/// Rewrites the file extent item of `ino` at `off` in place with `e`.
+fn update_item<S: BlockStore>(s: &mut S, fs_root: &mut Root, ino: u64, off: u64, e: &ExtentData) -> Result<(), FsError> {
+    let bytes = e.to_bytes();
+    let blk = fs_root.block;
+    tree::update(s, fs_root, &key(ino, off), |d| {
+        if d.len() != bytes.len() {
+            return Err(FsError::corrupt(blk, "bad file extent item"));
+        }
+        d.copy_from_slice(&bytes);
+        Ok(())
+    })
+}
+
 /// Inserts a file extent item; an item already at that key means two file
 /// extents overlap (corruption).
 fn insert_item<S: BlockStore>(s: &mut S, fs_root: &mut Root, ino: u64, off: u64, e: &ExtentData) -> Result<(), FsError> {
@@ -219,15 +232,7 @@ pub fn punch<S: BlockStore>(
         };
         if off < start {
             // Keep the head, off..start.
-            let head = ExtentData { len: start - off, ..e }.to_bytes();
-            let blk = fs_root.block;
-            tree::update(s, fs_root, &key(ino, off), |d| {
-                if d.len() != head.len() {
-                    return Err(FsError::corrupt(blk, "bad file extent item"));
-                }
-                d.copy_from_slice(&head);
-                Ok(())
-            })?;
+            update_item(s, fs_root, ino, off, &ExtentData { len: start - off, ..e })?;
             if let Some(t) = &tail {
                 insert_item(s, fs_root, ino, end, t)?;
                 extent::inc_ref(s, ext_root, e.disk_start, e.disk_blocks)?;
@@ -396,15 +401,7 @@ pub fn split_at<S: BlockStore>(s: &mut S, fs_root: &mut Root, ext_root: &mut Roo
     }
     let overflow = FsError::corrupt(fs_root.block, "file extent bytes overflow");
     let tail = ExtentData { offset: e.offset.checked_add(at - off).ok_or(overflow)?, len: e.len - (at - off), ..e };
-    let head = ExtentData { len: at - off, ..e }.to_bytes();
-    let blk = fs_root.block;
-    tree::update(s, fs_root, &key(ino, off), |d| {
-        if d.len() != head.len() {
-            return Err(FsError::corrupt(blk, "bad file extent item"));
-        }
-        d.copy_from_slice(&head);
-        Ok(())
-    })?;
+    update_item(s, fs_root, ino, off, &ExtentData { len: at - off, ..e })?;
     insert_item(s, fs_root, ino, at, &tail)?;
     extent::inc_ref(s, ext_root, e.disk_start, e.disk_blocks)?;
     Ok(true)
@@ -553,15 +550,7 @@ pub fn convert<S: BlockStore>(
             // previous in-place write of a sequential writer): that item grows instead, so
             // small writes do not leave an item each.
             if let Some((poff, p)) = written_neighbour_before(s, fs_root, ino, a, &e)? {
-                let grown = ExtentData { len: p.len.checked_add(b - a).ok_or(overflow)?, ..p }.to_bytes();
-                let blk = fs_root.block;
-                tree::update(s, fs_root, &key(ino, poff), |d| {
-                    if d.len() != grown.len() {
-                        return Err(FsError::corrupt(blk, "bad file extent item"));
-                    }
-                    d.copy_from_slice(&grown);
-                    Ok(())
-                })?;
+                update_item(s, fs_root, ino, poff, &ExtentData { len: p.len.checked_add(b - a).ok_or(overflow)?, ..p })?;
                 tree::delete(s, fs_root, &key(ino, off))?;
                 match &tail {
                     // The tail keeps this item's reference.
@@ -580,15 +569,7 @@ pub fn convert<S: BlockStore>(
         // The item at `off` becomes its head (still preallocated) or, starting at `a`, the
         // written piece; the others are new items with references of their own.
         let first = if off < a { ExtentData { len: a - off, ..e } } else { mid };
-        let bytes = first.to_bytes();
-        let blk = fs_root.block;
-        tree::update(s, fs_root, &key(ino, off), |d| {
-            if d.len() != bytes.len() {
-                return Err(FsError::corrupt(blk, "bad file extent item"));
-            }
-            d.copy_from_slice(&bytes);
-            Ok(())
-        })?;
+        update_item(s, fs_root, ino, off, &first)?;
         if off < a {
             insert_item(s, fs_root, ino, a, &mid)?;
             extent::inc_ref(s, ext_root, e.disk_start, e.disk_blocks)?;

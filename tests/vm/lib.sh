@@ -75,3 +75,42 @@ fio_verified() {
     [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "$name: remount"
     fio --name="$name" $FIO_COMMON "$@" --verify_only > /tmp/fio.out 2>&1 || { cat /tmp/fio.out; fail "$name: verify after remount"; }
 }
+# fiemap_flags FILE: "start_byte end_byte flags" per extent FIEMAP reports (holes left out).
+fiemap_flags() {
+    xfs_io -r -c "fiemap -v" "$1" | awk 'NR > 2 && $3 != "hole" { split($2, r, /[\[\].:]+/); print r[2] * 512, (r[3] + 1) * 512, $5 }'
+}
+# phys_at FILE OFFSET: the device sector FIEMAP maps the file offset to.
+phys_at() {
+    xfs_io -r -c fiemap "$1" | awk -v o=$(( $2 / 512 )) '
+        { if (match($0, /\[[0-9]+\.\.[0-9]+\]: [0-9]+\.\.[0-9]+/)) {
+            split(substr($0, RSTART, RLENGTH), r, /[\[\].: ]+/)
+            if (o >= r[2] && o <= r[3]) { print r[4] + o - r[2]; exit } } }'
+}
+# dio_write_eio FILE OFFSET WHAT: a 1 MiB direct write at OFFSET fails with EIO (a test fails
+# writes with dm-flakey first).
+dio_write_eio() {
+    python3 - "$@" <<'PY' || fail "$3: the direct write"
+import errno, mmap, os, sys
+buf = mmap.mmap(-1, 1 << 20)
+buf.write(b"\x5a" * (1 << 20))
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_DIRECT)
+try:
+    n = os.pwrite(fd, buf, int(sys.argv[2]))
+    sys.exit("%s: the direct write returned %d, not EIO" % (sys.argv[3], n))
+except OSError as e:
+    if e.errno != errno.EIO:
+        sys.exit("%s: the direct write gave %s, not EIO" % (sys.argv[3], errno.errorcode.get(e.errno)))
+PY
+}
+# fsync_eio FD WHAT: fsync of the open descriptor FD reports EIO (a writeback error it saw).
+fsync_eio() {
+    python3 - "$@" <<'PY' || fail "$2: fsync error reporting"
+import errno, os, sys
+try:
+    os.fsync(int(sys.argv[1]))
+    sys.exit("%s: fsync after a failed writeback succeeded" % sys.argv[2])
+except OSError as e:
+    if e.errno != errno.EIO:
+        sys.exit("%s: fsync gave %s, not EIO" % (sys.argv[2], errno.errorcode.get(e.errno)))
+PY
+}

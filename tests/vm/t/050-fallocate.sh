@@ -38,18 +38,7 @@ compare() {
     done
 }
 blocks() { echo $(( $(stat -c %b "$MNT/$1") * 512 )); }
-# fiemap_flags FILE: "start_byte end_byte flags" per extent (holes left out), from xfs_io -v.
-fiemap_flags() {
-    xfs_io -r -c "fiemap -v" "$1" | awk 'NR > 2 && $3 != "hole" { split($2, r, /[\[\].:]+/); print r[2] * 512, (r[3] + 1) * 512, $5 }'
-}
 unwritten() { [ $(( $1 & 0x800 )) -ne 0 ]; }
-# phys_at FILE OFFSET: the device sector FIEMAP maps the file offset to.
-phys_at() {
-    xfs_io -r -c fiemap "$1" | awk -v o=$(( $2 / 512 )) '
-        { if (match($0, /\[[0-9]+\.\.[0-9]+\]: [0-9]+\.\.[0-9]+/)) {
-            split(substr($0, RSTART, RLENGTH), r, /[\[\].: ]+/)
-            if (o >= r[2] && o <= r[3]) { print r[4] + o - r[2]; exit } } }'
-}
 MiB=1048576
 
 echo "--- 1. mode 0"

@@ -32,30 +32,11 @@ exec 3<"$MNT/p"
 expect xfs_io -c "pwrite -S 0x79 3m 1m" "$MNT/p" >/dev/null
 mark_dmesg
 flakey_mode "$DM" error_writes
-python3 - "$MNT/p" <<'PY' || fail "the failing direct write"
-import errno, mmap, os, sys
-buf = mmap.mmap(-1, 1 << 20)
-buf.write(b"\x78" * (1 << 20))
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_DIRECT)
-try:
-    n = os.pwrite(fd, buf, 1 << 20)
-    sys.exit("direct write into preallocated space: returned %d, not EIO" % n)
-except OSError as e:
-    if e.errno != errno.EIO:
-        sys.exit("direct write: %s, not EIO" % errno.errorcode.get(e.errno))
-PY
+dio_write_eio "$MNT/p" $((1 << 20)) "into preallocated space"
 # The buffered write's writeback, only the data (a commit would fail too and abort the mount).
 xfs_io -c "sync_range -w 3m 1m" -c "sync_range -a 3m 1m" "$MNT/p"
 flakey_mode "$DM" pass
-python3 - <<'PY' || fail "fsync error reporting"
-import errno, os, sys
-try:
-    os.fsync(3)
-    sys.exit("fsync after a failed writeback into preallocated space succeeded")
-except OSError as e:
-    if e.errno != errno.EIO:
-        sys.exit("fsync gave %s, not EIO" % errno.errorcode.get(e.errno))
-PY
+fsync_eio 3 "into preallocated space"
 exec 3<&-
 zeros() { cmp -n "$2" "$1" /dev/zero || fail "$3: the preallocated file does not read as zeros"; }
 # The buffered write's pages were written (and failed); what the page cache still holds of them

@@ -29,22 +29,12 @@ compare() {
         cmp "$MNT/$f" "$REF/$f" || fail "$1: $f differs from xfs's"
     done
 }
-# fiemap_flags FILE: "start_byte end_byte flags" per extent (holes left out).
-fiemap_flags() {
-    xfs_io -r -c "fiemap -v" "$1" | awk 'NR > 2 && $3 != "hole" { split($2, r, /[\[\].:]+/); print r[2] * 512, (r[3] + 1) * 512, $5 }'
-}
 shared_at() { # FILE OFFSET: whether FIEMAP flags the extent at OFFSET shared
     local s e fl
     while read -r s e fl; do
         if [ "$s" -le "$2" ] && [ "$2" -lt "$e" ]; then [ $(( fl & 0x2000 )) -ne 0 ]; return; fi
     done < <(fiemap_flags "$1")
     return 1
-}
-phys_at() {
-    xfs_io -r -c fiemap "$1" | awk -v o=$(( $2 / 512 )) '
-        { if (match($0, /\[[0-9]+\.\.[0-9]+\]: [0-9]+\.\.[0-9]+/)) {
-            split(substr($0, RSTART, RLENGTH), r, /[\[\].: ]+/)
-            if (o >= r[2] && o <= r[3]) { print r[4] + o - r[2]; exit } } }'
 }
 
 echo "--- 1. FICLONE"

@@ -20,30 +20,11 @@ mark_dmesg
 exec 3<"$MNT/b"
 expect xfs_io -c "pwrite -S 0x53 2m 1m" "$MNT/b" >/dev/null
 flakey_mode "$DM" error_writes
-python3 - "$MNT/b" <<'PY' || fail "the failing direct overwrite of the clone"
-import errno, mmap, os, sys
-buf = mmap.mmap(-1, 1 << 20)
-buf.write(b"\x52" * (1 << 20))
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_DIRECT)
-try:
-    n = os.pwrite(fd, buf, 1 << 20)
-    sys.exit("direct overwrite of a shared range: returned %d, not EIO" % n)
-except OSError as e:
-    if e.errno != errno.EIO:
-        sys.exit("direct overwrite: %s, not EIO" % errno.errorcode.get(e.errno))
-PY
+dio_write_eio "$MNT/b" $((1 << 20)) "overwrite of a shared range"
 # The buffered overwrite's writeback, only the data (a commit would fail too and abort the mount).
 xfs_io -c "sync_range -w 2m 1m" -c "sync_range -a 2m 1m" "$MNT/b"
 flakey_mode "$DM" pass
-python3 - <<'PY' || fail "fsync error reporting"
-import errno, os, sys
-try:
-    os.fsync(3)
-    sys.exit("fsync after a failed writeback of a shared range succeeded")
-except OSError as e:
-    if e.errno != errno.EIO:
-        sys.exit("fsync gave %s, not EIO" % errno.errorcode.get(e.errno))
-PY
+fsync_eio 3 "overwrite of a shared range"
 exec 3<&-
 dmesg_has "data write failed" || fail "no message about the failed data write"
 echo 3 > /proc/sys/vm/drop_caches
