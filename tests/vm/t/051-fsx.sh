@@ -1,7 +1,7 @@
 # fsx-style random operations against a model (tests/vm/lib/fsx.py, seeded and bounded, every
 # operation logged): buffered, direct and mmap writes, reads of both kinds, truncate, fsync, page
 # cache drops, every fallocate mode, clones and dedupes between ranges of the file, on three
-# seeds; every 400 operations the file is closed, the filesystem unmounted, fsck -n run on it and
+# seeds (800 operations each); every 400 operations the file is closed, the filesystem unmounted, fsck -n run on it and
 # mounted again, and the whole file compared with the model. Nothing may be refused with
 # EOPNOTSUPP.
 . tests/vm/lib.sh
@@ -11,7 +11,7 @@ load_ferrofs
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount"
 cycle="umount $MNT && $FSCK -n $TEST_DEV >/tmp/fsx-fsck.out 2>&1 || { cat /tmp/fsx-fsck.out; exit 1; }; $MNT_HELPER $TEST_DEV $MNT rw | grep -qx OK"
 for seed in 1 2 3; do
-    python3 tests/vm/lib/fsx.py "$MNT/fsx$seed" --seed "$seed" --ops 1200 --max-size $((8 << 20)) \
+    python3 tests/vm/lib/fsx.py "$MNT/fsx$seed" --seed "$seed" --ops 800 --max-size $((8 << 20)) \
         --log "/tmp/fsx$seed.log" --cycle-every 400 --cycle-cmd "$cycle" > /tmp/fsx.out 2>&1 \
         || { cat /tmp/fsx.out; fail "fsx seed $seed (log: /tmp/fsx$seed.log)"; }
     cat /tmp/fsx.out
