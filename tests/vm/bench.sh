@@ -10,8 +10,7 @@ OUT=${FERROFS_OUT:?}
 SEQ_SIZE=${FERROFS_BENCH_SEQ:-1536m}   # larger than the guest's page cache share (2 GiB guest)
 RT=${FERROFS_BENCH_RUNTIME:-20}
 DRT=${FERROFS_BENCH_DIO_RUNTIME:-10}
-DIO=/tmp/dio
-gcc -O2 -Wall -o "$DIO" tests/vm/lib/dio.c -lpthread || fail "building tests/vm/lib/dio.c"
+DIO=$H/dio
 mkdir -p "$MNT"
 # job FS NAME FIO_ARGS...: one fio job on the mounted filesystem; records MiB/s.
 job() {

@@ -65,12 +65,12 @@ echo; echo "# Direct I/O. A copy written O_DIRECT from a mapping of another file
 echo "# touched: the write faults part-way, faults the rest in and resumes in the same ordered extent,"
 echo "# which finishes once (generic/708). Then O_DSYNC direct writes: the inode lock is held, yet"
 echo "# nothing deadlocks, and they are durable when they return (dio.c writes 4 MiB of 0xd1)."
-gcc -O2 -o /tmp/dio "$FERROFS_ROOT/tests/vm/lib/dio.c" -lpthread || exit 1
+DIO=$FERROFS_HELPERS/dio   # built on the host by scripts/vm
 head -c 2M /dev/urandom > /tmp/demo-dio-src
 cp /tmp/demo-dio-src "$MNT/dio-src"
 sync; echo 3 > /proc/sys/vm/drop_caches
-step /tmp/dio mmapcopy "$MNT/dio-src" "$MNT/dio-copy" first && echo "copy equals source"
-step /tmp/dio dsync "$MNT/dio-dsync" odsync && echo "every O_DSYNC write complete"
+step "$DIO" mmapcopy "$MNT/dio-src" "$MNT/dio-copy" first && echo "copy equals source"
+step "$DIO" dsync "$MNT/dio-dsync" odsync && echo "every O_DSYNC write complete"
 echo; echo "# One extent: the pass that faulted and its retry wrote into the same ordered extent."
 step xfs_io -c fiemap "$MNT/dio-copy"
 step umount "$MNT"

@@ -23,9 +23,11 @@ MKFS="$FERROFS_ROOT/out/bin/mkfs.ferrofs"
 FSCK="$FERROFS_ROOT/out/bin/fsck.ferrofs"
 need_tools() { [ -x "$MKFS" ] && [ -x "$FSCK" ] || fail "tools not built (make tools)"; }
 # mount_errno DEV [ro|rw] [OPTIONS]: mount on $MNT, print OK or the errno name.
-MNT_HELPER=/tmp/ferrofs-mnt-helper
+# The C helpers of tests/vm/lib, built on the host by scripts/vm: $H/mnt, $H/dio, ...
+H=${FERROFS_HELPERS:-$FERROFS_ROOT/out/vm-helpers}
+MNT_HELPER=$H/mnt
 mount_errno() {
-    [ -x "$MNT_HELPER" ] || gcc -O2 -o "$MNT_HELPER" "$FERROFS_ROOT/tests/vm/lib/mnt.c" || fail "building the mount helper"
+    [ -x "$MNT_HELPER" ] || fail "no $MNT_HELPER (scripts/vm builds it)"
     mkdir -p "$MNT"
     "$MNT_HELPER" "$1" "$MNT" "${2:-ro}" ${3:+"$3"}
 }

@@ -12,8 +12,7 @@ grep -E "^$TEST_DEV $MNT ferrofs ro[, ]" /proc/mounts || fail "/proc/mounts does
 python3 tests/vm/lib/tree.py compare "$SRC" "$MNT" || fail "mounted tree differs from the source"
 
 # readdir of the large directory with a tiny buffer and a restart: every entry exactly once.
-expect gcc -O2 -o /tmp/getdents-small tests/vm/lib/getdents-small.c
-/tmp/getdents-small "$MNT/bigdir" 256 > /tmp/names || fail "getdents-small failed"
+"$H/getdents-small" "$MNT/bigdir" 256 > /tmp/names || fail "getdents-small failed"
 dups=$(sort /tmp/names | uniq -d | head -3)
 [ -z "$dups" ] || fail "readdir returned duplicates: $dups"
 (echo .; echo ..; ls -A "$SRC/bigdir") | sort > /tmp/want

@@ -4,8 +4,7 @@
 # O_TMPFILE and open-unlinked inodes left no orphans and no leaked space behind.
 . tests/vm/lib.sh
 need_tools
-NSOPS=/tmp/nsops
-expect gcc -O2 -Wall -o "$NSOPS" tests/vm/lib/nsops.c
+NSOPS=$H/nsops
 
 # The reference: ext4 on the scratch device.
 expect mkfs.ext4 -q -F "$SCRATCH_DEV"

@@ -4,14 +4,13 @@
 # and mount. Lockdep, hung-task and the dmesg checker watch throughout.
 . tests/vm/lib.sh
 need_tools
-expect gcc -O2 -Wall -o /tmp/nsstress tests/vm/lib/nsstress.c
 expect "$MKFS" -f "$TEST_DEV" >/dev/null
 load_ferrofs
 [ "$(mount_errno "$TEST_DEV" rw commit=1)" = OK ] || fail "mount"
 grep -q "commit=1" /proc/mounts || fail "commit=1 not shown in /proc/mounts"
 seed=${FERROFS_SEED:-$RANDOM}
 echo "seed $seed"
-/tmp/nsstress "$MNT" 4 20 "$seed" || fail "stress run failed (seed $seed)"
+"$H/nsstress" "$MNT" 4 20 "$seed" || fail "stress run failed (seed $seed)"
 python3 tests/vm/lib/nsdump.py "$MNT" > /tmp/before || fail "dump"
 expect umount "$MNT"
 "$FSCK" -n "$TEST_DEV" || fail "fsck.ferrofs -n after the stress run (exit $?, seed $seed)"

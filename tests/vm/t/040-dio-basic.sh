@@ -8,8 +8,7 @@ need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
 load_ferrofs
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount"
-DIO=/tmp/dio
-expect gcc -O2 -Wall -o "$DIO" tests/vm/lib/dio.c -lpthread
+DIO=$H/dio
 M=/tmp/model
 mkdir -p "$M"
 # The model is on tmpfs, which has no O_DIRECT: it gets the same writes buffered.

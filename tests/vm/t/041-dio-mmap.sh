@@ -14,8 +14,7 @@ need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
 load_ferrofs
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount"
-DIO=/tmp/dio
-expect gcc -O2 -Wall -o "$DIO" tests/vm/lib/dio.c -lpthread
+DIO=$H/dio
 expect head -c 2m /dev/urandom > /tmp/src.ref
 for f in src self cross; do expect cp /tmp/src.ref "$MNT/$f"; done
 expect head -c 4m /dev/urandom > /tmp/big.ref

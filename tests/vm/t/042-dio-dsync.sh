@@ -8,8 +8,7 @@
 . tests/vm/lib.sh
 need_tools
 load_ferrofs
-DIO=/tmp/dio
-expect gcc -O2 -Wall -o "$DIO" tests/vm/lib/dio.c -lpthread
+DIO=$H/dio
 DM=ferrofs-dsync
 flakey_create "$DM"
 DEV=/dev/mapper/$DM

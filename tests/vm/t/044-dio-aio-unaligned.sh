@@ -9,8 +9,7 @@ need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
 load_ferrofs
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount"
-DIO=/tmp/dio
-expect gcc -O2 -Wall -o "$DIO" tests/vm/lib/dio.c -lpthread
+DIO=$H/dio
 for i in 1 2 3; do
     "$DIO" aio240 "$MNT/f$i" || fail "round $i"
 done

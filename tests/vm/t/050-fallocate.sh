@@ -141,6 +141,9 @@ if os.fstat(fd).st_size != size:
 PY
 
 echo "--- 6. ENOSPC"
+# statfs counts blocks freed since the last commit as used (they are reusable only after it) and a
+# preallocation short of space commits to get them back: commit first, so the free count is all.
+expect sync -f "$MNT"
 free=$(stat -f -c '%a * %S' "$MNT")
 free=$((free))
 # (xfs_io's exit status does not say whether a command failed: its message does.)
