@@ -7,8 +7,13 @@
 //! metadata space first ([`Txn::start`]), so `ENOSPC` comes before anything is modified. The tree
 //! code (the `format` crate, the same code `mkfs.ferrofs` and `fsck.ferrofs` run) copies every node
 //! it changes that an earlier generation wrote; nodes written in G are changed in place in the
-//! block device's page cache and put on G's dirty list. Blocks freed in G stay allocated in the
-//! free-space map ("pinned") until commit G is on disk.
+//! block device's page cache and put on G's dirty list. Those buffers are marked changed, not
+//! dirty (`BufferHead::mark_changed`): only the commit writes them. The block device's own
+//! writeback would otherwise write them at any time, and a failed write there (a bad disk, dm
+//! error targets) clears the buffer's contents, so the next lookup would read the stale block
+//! from the disk. The dirty list holds a reference on each buffer, which keeps its clean folio
+//! in memory until the commit. Blocks freed in G stay allocated in the free-space map ("pinned")
+//! until commit G is on disk.
 //!
 //! A commit ([`commit`]) has two phases:
 //! 1. under the tree lock: `format::commit::seal` records the metadata allocations in the extent
@@ -220,7 +225,7 @@ impl BlockStore for TxnStore<'_> {
         if buf.blocknr() != blk {
             return Err(FsError::Invalid("buffer written to another block"));
         }
-        buf.mark_dirty();
+        buf.mark_changed();
         // We computed the checksum ourselves.
         buf.set(BhFlag::Verified);
         self.t.changed = true;

@@ -19,6 +19,7 @@ pub(crate) enum BhFlag {
     Verified = 0,
     /// The block is on the running transaction's dirty list.
     InTxn = 1,
+    // Bit 2 belongs to the shim: changed, to be written by the commit (see `mark_changed`).
 }
 
 /// A referenced `buffer_head` of one filesystem block.
@@ -93,21 +94,24 @@ impl BufferHead {
         unsafe { sys::ferrofs_shim_bh_zero_uptodate(self.bh.as_ptr()) }
     }
 
-    /// Marks the buffer up to date and dirty after the caller filled it.
-    pub(crate) fn mark_dirty(&self) {
-        // SAFETY: referenced buffer.
-        unsafe { sys::ferrofs_shim_bh_set_uptodate_dirty(self.bh.as_ptr()) }
+    /// Marks the buffer up to date and changed after the caller filled it: the commit writes it
+    /// ([`BufferHead::submit_write`]). It is not marked dirty, so the block device's writeback
+    /// never writes it on its own before the commit (a failure there would drop the contents).
+    pub(crate) fn mark_changed(&self) {
+        // SAFETY: referenced buffer; atomic bit operations.
+        unsafe { sys::ferrofs_shim_bh_set_uptodate_changed(self.bh.as_ptr()) }
     }
 
-    /// Drops the dirty state of a freed block: its contents need never reach the disk.
+    /// Drops the changed (and dirty) state of a freed block: its contents need never reach the disk.
     pub(crate) fn forget(&self) {
         // SAFETY: referenced buffer.
         unsafe { sys::ferrofs_shim_bh_forget(self.bh.as_ptr()) }
     }
 
-    /// Starts writing the buffer if it is dirty.
+    /// Starts the commit's write of the buffer if it was changed ([`BufferHead::mark_changed`])
+    /// and not freed since.
     pub(crate) fn submit_write(&self) {
-        // SAFETY: referenced buffer; write_dirty_buffer locks it and submits the write.
+        // SAFETY: referenced buffer; the shim locks it, takes a reference the completion drops, and submits the write.
         unsafe { sys::ferrofs_shim_bh_submit_write(self.bh.as_ptr()) }
     }
 

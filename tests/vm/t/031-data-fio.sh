@@ -13,10 +13,10 @@ mkdir -p "$D"
 # The page cache is dropped by drop_caches (--invalidate=0: one way for every run); fio keeps no state
 # files (the guest's working directory is read-only); no fallocate yet (the next issue).
 FIO_COMMON="--directory=$D --ioengine=psync --group_reporting --minimal --invalidate=0 --verify_state_save=0 --fallocate=none"
-fio_verified seq --rw=write --bs=1m --size=48m --verify=crc32c
-fio_verified rand --rw=randwrite --bs=4k --size=16m --verify=crc32c --randrepeat=1 --norandommap=0
+fio_verified seq --rw=write --bs=1m --size=16m --verify=crc32c
+fio_verified rand --rw=randwrite --bs=4k --size=8m --verify=crc32c --randrepeat=1 --norandommap=0
 fio_verified subblock --rw=randwrite --bs=1536 --size=3m --verify=pattern --verify_pattern=0x5a --randrepeat=1
-fio_verified sparse --rw=write:60k --bs=4k --size=24m --verify=crc32c --fallocate=truncate
+fio_verified sparse --rw=write:60k --bs=4k --size=8m --verify=crc32c --fallocate=truncate
 fio_verified jobs --rw=randwrite --bs=16k --size=8m --numjobs=4 --verify=crc32c --randrepeat=1
 # Several jobs writing one file at once, each in its own region, which it verifies.
 fio_verified shared --rw=randwrite --bs=8k --filename=shared --size=8m --offset_increment=8m --numjobs=4 --verify=crc32c --randrepeat=1

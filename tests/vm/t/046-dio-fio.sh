@@ -12,11 +12,11 @@ load_ferrofs
 D=$MNT/fio
 mkdir -p "$D"
 FIO_COMMON="--directory=$D --group_reporting --minimal --invalidate=0 --verify_state_save=0 --fallocate=none"
-fio_verified psync-seq --direct=1 --ioengine=psync --rw=write --bs=1m --size=32m --verify=crc32c
+fio_verified psync-seq --direct=1 --ioengine=psync --rw=write --bs=1m --size=16m --verify=crc32c
 fio_verified psync-rand --direct=1 --ioengine=psync --rw=randwrite --bs=4k --size=8m --verify=crc32c --randrepeat=1
-fio_verified libaio-rand --direct=1 --ioengine=libaio --iodepth=16 --rw=randwrite --bsrange=4k-64k --size=16m --verify=crc32c --randrepeat=1
-fio_verified uring-rand --direct=1 --ioengine=io_uring --iodepth=16 --rw=randwrite --bs=16k --size=16m --verify=crc32c --randrepeat=1
-fio_verified uring-seq --direct=1 --ioengine=io_uring --iodepth=16 --rw=write --bs=256k --size=32m --verify=crc32c
+fio_verified libaio-rand --direct=1 --ioengine=libaio --iodepth=16 --rw=randwrite --bsrange=4k-64k --size=8m --verify=crc32c --randrepeat=1
+fio_verified uring-rand --direct=1 --ioengine=io_uring --iodepth=16 --rw=randwrite --bs=16k --size=8m --verify=crc32c --randrepeat=1
+fio_verified uring-seq --direct=1 --ioengine=io_uring --iodepth=16 --rw=write --bs=256k --size=16m --verify=crc32c
 fio_verified jobs --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite --bs=8k --filename=shared --size=8m --offset_increment=8m --numjobs=4 --verify=crc32c --randrepeat=1
 # One file, three kinds of writers at once, each in its own 8 MiB region. The mmap job has the
 # first one: with --offset, fio 3.33's mmap engine wrote its blocks exactly 16 MiB early (into
