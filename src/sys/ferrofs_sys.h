@@ -99,7 +99,7 @@ struct inode *ferrofs_shim_d_inode(struct dentry *dentry);
 
 /* Writable metadata buffers. */
 struct buffer_head *ferrofs_shim_sb_getblk(struct super_block *sb, sector_t block);
-void ferrofs_shim_bh_set_uptodate_changed(struct buffer_head *bh);
+void ferrofs_shim_bh_set_uptodate(struct buffer_head *bh);
 bool ferrofs_shim_bh_test_flag(struct buffer_head *bh, int which);
 void ferrofs_shim_bh_set_flag(struct buffer_head *bh, int which);
 bool ferrofs_shim_bh_test_clear_flag(struct buffer_head *bh, int which);

@@ -125,24 +125,19 @@ struct buffer_head *ferrofs_shim_sb_getblk(struct super_block *sb, sector_t bloc
 }
 
 /*
- * ferrofs's private buffer state bits: 0 = the node's checksum was verified since it was read,
- * 1 = the block is on the running transaction's dirty list, 2 = changed, to be written by the
- * commit (FERROFS_BH_CHANGED).
+ * A tree block the running transaction filled. Not marked dirty: the commit writes it (see
+ * BufferHead::mark_changed).
  */
-#define FERROFS_BH_CHANGED (BH_PrivateStart + 2)
-
-/*
- * A tree block the running transaction changed. Not BH_Dirty: the block device's writeback would
- * then write it whenever it liked, before the commit, and a failed write there clears
- * BH_Uptodate, so the next lookup reads the stale block from the disk (the commit writes it, see
- * ferrofs_shim_bh_submit_write). The transaction holds a reference on the buffer until then, so
- * the clean folio is not reclaimed or invalidated under it.
- */
-void ferrofs_shim_bh_set_uptodate_changed(struct buffer_head *bh)
+void ferrofs_shim_bh_set_uptodate(struct buffer_head *bh)
 {
 	set_buffer_uptodate(bh);
-	set_bit(FERROFS_BH_CHANGED, &bh->b_state);
 }
+
+/*
+ * ferrofs's private buffer state bits (BhFlag): 0 = the node's checksum was verified since it was
+ * read, 1 = the block is on the running transaction's dirty list, 2 = changed, to be written by
+ * the commit.
+ */
 
 bool ferrofs_shim_bh_test_flag(struct buffer_head *bh, int which)
 {
@@ -159,11 +154,9 @@ bool ferrofs_shim_bh_test_clear_flag(struct buffer_head *bh, int which)
 	return test_and_clear_bit(BH_PrivateStart + which, &bh->b_state);
 }
 
-/* Starts the commit's write of a changed buffer (one freed again since is not written). */
+/* Starts writing the buffer, whatever its dirty bit says (the commit's write of a changed block). */
 void ferrofs_shim_bh_submit_write(struct buffer_head *bh)
 {
-	if (!test_and_clear_bit(FERROFS_BH_CHANGED, &bh->b_state))
-		return;
 	lock_buffer(bh);
 	clear_buffer_dirty(bh);
 	clear_buffer_write_io_error(bh);
@@ -198,7 +191,6 @@ int ferrofs_shim_bh_write_sync(struct buffer_head *bh, const void *data, size_t 
 /* A freed metadata block: its contents need never reach the disk. */
 void ferrofs_shim_bh_forget(struct buffer_head *bh)
 {
-	clear_bit(FERROFS_BH_CHANGED, &bh->b_state);
 	clear_buffer_dirty(bh);
 }
 

@@ -19,7 +19,8 @@ pub(crate) enum BhFlag {
     Verified = 0,
     /// The block is on the running transaction's dirty list.
     InTxn = 1,
-    // Bit 2 belongs to the shim: changed, to be written by the commit (see `mark_changed`).
+    /// Changed by the running transaction, to be written by its commit ([`BufferHead::mark_changed`]).
+    Changed = 2,
 }
 
 /// A referenced `buffer_head` of one filesystem block.
@@ -96,14 +97,19 @@ impl BufferHead {
 
     /// Marks the buffer up to date and changed after the caller filled it: the commit writes it
     /// ([`BufferHead::submit_write`]). It is not marked dirty, so the block device's writeback
-    /// never writes it on its own before the commit (a failure there would drop the contents).
+    /// never writes it on its own before the commit (a failed write there clears `BH_Uptodate`,
+    /// and the next lookup would read the stale block from the disk). The transaction's dirty
+    /// list holds a reference on the buffer until the commit, so the clean folio is not
+    /// reclaimed or invalidated under it.
     pub(crate) fn mark_changed(&self) {
-        // SAFETY: referenced buffer; atomic bit operations.
-        unsafe { sys::ferrofs_shim_bh_set_uptodate_changed(self.bh.as_ptr()) }
+        // SAFETY: referenced buffer; an atomic bit operation.
+        unsafe { sys::ferrofs_shim_bh_set_uptodate(self.bh.as_ptr()) };
+        self.set(BhFlag::Changed);
     }
 
     /// Drops the changed (and dirty) state of a freed block: its contents need never reach the disk.
     pub(crate) fn forget(&self) {
+        self.test_clear(BhFlag::Changed);
         // SAFETY: referenced buffer.
         unsafe { sys::ferrofs_shim_bh_forget(self.bh.as_ptr()) }
     }
@@ -111,6 +117,9 @@ impl BufferHead {
     /// Starts the commit's write of the buffer if it was changed ([`BufferHead::mark_changed`])
     /// and not freed since.
     pub(crate) fn submit_write(&self) {
+        if !self.test_clear(BhFlag::Changed) {
+            return;
+        }
         // SAFETY: referenced buffer; the shim locks it, takes a reference the completion drops, and submits the write.
         unsafe { sys::ferrofs_shim_bh_submit_write(self.bh.as_ptr()) }
     }
