@@ -135,7 +135,7 @@ fn mkfs_refuses_existing_signatures_and_small_sizes() {
     assert_eq!(fsck(&img, "-n").0, 0);
     // too small
     let small = t.path("small");
-    File::create(&small).unwrap().set_len(8 << 20).unwrap();
+    sparse_file(&small, 8 << 20);
     let o = run(MKFS, &[small.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(text(&o).contains("too small"), "{}", text(&o));
@@ -147,7 +147,7 @@ fn mkfs_refuses_existing_signatures_and_small_sizes() {
     assert_eq!(fsck(&sized, "-n").0, 0);
     // fsck on something that is not ferrofs: operational error
     let zero = t.path("zero");
-    File::create(&zero).unwrap().set_len(17 << 20).unwrap();
+    sparse_file(&zero, 17 << 20);
     assert_eq!(fsck(&zero, "-n").0, 8);
     assert_eq!(fsck(&t.path("missing"), "-n").0, 8);
 }
@@ -187,7 +187,7 @@ fn version_clean_summary_and_no_half_made_image() {
     assert!(!o.status.success());
     assert!(!new.exists(), "a failed mkfs left {} behind", new.display());
     let old = t.path("old-too-small");
-    File::create(&old).unwrap().set_len(8 << 20).unwrap();
+    sparse_file(&old, 8 << 20);
     assert!(!run(MKFS, &[old.to_str().unwrap()]).status.success());
     assert_eq!(fs::metadata(&old).unwrap().len(), 8 << 20);
 }
@@ -236,6 +236,22 @@ fn with_fs(img: &Path, f: impl FnOnce(&mut Fs<FileDev>)) {
     let mut fs = open_fs(img);
     f(&mut fs);
     fs.commit().unwrap();
+}
+
+/// Damage: the inode at `path` gets link count `nlink`. Returns its number.
+fn set_nlink(fs: &mut Fs<FileDev>, path: &[&str], nlink: u32) -> u64 {
+    let ino = ino_of(fs, path);
+    let mut i = fs.read_inode(ino).unwrap().unwrap();
+    i.nlink = nlink;
+    fs.write_inode(ino, &i).unwrap();
+    ino
+}
+
+/// Damage: `blocks` newly allocated blocks recorded in the extent tree, referenced by nothing.
+fn leak_blocks(fs: &mut Fs<FileDev>, blocks: u64) {
+    let (s, n) = fs.store.alloc_range(blocks).unwrap();
+    extent::add_data_extent(&mut fs.store, &mut fs.ext_root, s, n).unwrap();
+    fs.used_blocks += n;
 }
 
 #[test]
@@ -291,11 +307,7 @@ fn corrupt_key_order() {
 fn leaked_block_detected_and_repaired() {
     let t = TempDir::new();
     let img = mkfs_img(&t);
-    with_fs(&img, |fs| {
-        let (s, n) = fs.store.alloc_range(3).unwrap();
-        extent::add_data_extent(&mut fs.store, &mut fs.ext_root, s, n).unwrap();
-        fs.used_blocks += n;
-    });
+    with_fs(&img, |fs| leak_blocks(fs, 3));
     expect_problem(&img, "leaked space");
     let (code, out) = fsck(&img, "-y");
     assert_eq!(code, 1, "{out}");
@@ -323,12 +335,7 @@ fn wrong_nlink_detected_and_repaired() {
     let t = TempDir::new();
     let img = mkfs_img(&t);
     let mut ino = 0;
-    with_fs(&img, |fs| {
-        ino = ino_of(fs, &["sub", "deeper", "file007"]);
-        let mut i = fs.read_inode(ino).unwrap().unwrap();
-        i.nlink = 5;
-        fs.write_inode(ino, &i).unwrap();
-    });
+    with_fs(&img, |fs| ino = set_nlink(fs, &["sub", "deeper", "file007"], 5));
     expect_problem(&img, &format!("inode {ino}: link count 5 but 1 expected (wrong nlink)"));
     assert_eq!(fsck(&img, "-y").0, 1);
     assert_eq!(fsck(&img, "-n").0, 0);
@@ -498,7 +505,7 @@ fn fsck_cannot_read_is_8_and_signal_is_32() {
     assert_eq!(o.status.code(), Some(8), "{}", text(&o));
     // Not ferrofs at all (zeros): operational error, nothing marked fixable.
     let z = t.path("zeros");
-    File::create(&z).unwrap().set_len(20 << 20).unwrap();
+    sparse_file(&z, 20 << 20);
     let o = run(FSCK, &["-n", z.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(8), "{}", text(&o));
     assert!(!text(&o).contains("[fixable]"));
@@ -522,13 +529,8 @@ fn preen_fixes_only_what_is_safe_and_force() {
     let img = mkfs_img(&t);
     let mut ino = 0;
     with_fs(&img, |fs| {
-        ino = ino_of(fs, &["sub", "deeper", "file007"]);
-        let mut i = fs.read_inode(ino).unwrap().unwrap();
-        i.nlink = 5;
-        fs.write_inode(ino, &i).unwrap();
-        let (s, n) = fs.store.alloc_range(3).unwrap();
-        extent::add_data_extent(&mut fs.store, &mut fs.ext_root, s, n).unwrap();
-        fs.used_blocks += n;
+        ino = set_nlink(fs, &["sub", "deeper", "file007"], 5);
+        leak_blocks(fs, 3);
     });
     // -p without -f: the superblocks are valid and agree, so the trees are not walked.
     let (code, out) = fsck(&img, "-p");
@@ -591,7 +593,7 @@ fn tune_shows_and_changes_label_and_uuid() {
     assert!(!o.status.success());
     // Not ferrofs: refused, nothing written.
     let z = t.path("zeros");
-    File::create(&z).unwrap().set_len(20 << 20).unwrap();
+    sparse_file(&z, 20 << 20);
     assert!(!run(TUNE, &["-L", "x", z.to_str().unwrap()]).status.success());
     assert!(fs::read(&z).unwrap().iter().all(|&b| b == 0));
 }
