@@ -3,8 +3,9 @@
 //! a mounted ext4 are refused by mkfs and by a repairing fsck (exit 8) and checked read-only
 //! with a warning by fsck -n; a device that returns EIO is an operational error (exit 8).
 //!
-//! Needs root and /dev/loop-control (build.rs: cfg ferrofs_loop; ignored otherwise). When
-//! losetup cannot attach a loop device, the tests fail saying so.
+//! Needs root and /dev/loop-control (build.rs: cfg ferrofs_loop; ignored otherwise, but failed
+//! instead under FERROFS_REQUIRE_ROOT_TESTS=1, which scripts/check sets as root). When losetup
+//! cannot attach a loop device, the tests fail saying so.
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -65,8 +66,9 @@ fn code_and_text(bin: &str, args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
-#[cfg_attr(not(ferrofs_loop), ignore = "needs root and /dev/loop-control (make check runs as root)")]
+#[cfg_attr(not(any(ferrofs_loop, ferrofs_require_root)), ignore = "needs root and /dev/loop-control (make check runs as root)")]
 fn a_device_held_open_exclusively_is_refused() {
+    require_root(true);
     let t = TempDir::new();
     let img = t.path("img");
     assert!(run(MKFS, &["-q", "-L", "held", img.to_str().unwrap(), "20m"]).status.success());
@@ -102,8 +104,9 @@ fn a_device_held_open_exclusively_is_refused() {
 }
 
 #[test]
-#[cfg_attr(not(ferrofs_loop), ignore = "needs root and /dev/loop-control (make check runs as root)")]
+#[cfg_attr(not(any(ferrofs_loop, ferrofs_require_root)), ignore = "needs root and /dev/loop-control (make check runs as root)")]
 fn a_mounted_ext4_is_refused_by_mkfs_and_a_repairing_fsck() {
+    require_root(true);
     let t = TempDir::new();
     let img = ext4_image(&t, "ext4", 64);
     let lo = Loop::attach(&img);
@@ -135,8 +138,9 @@ fn a_mounted_ext4_is_refused_by_mkfs_and_a_repairing_fsck() {
 }
 
 #[test]
-#[cfg_attr(not(ferrofs_loop), ignore = "needs root and /dev/loop-control (make check runs as root)")]
+#[cfg_attr(not(any(ferrofs_loop, ferrofs_require_root)), ignore = "needs root and /dev/loop-control (make check runs as root)")]
 fn an_unreadable_device_is_exit_8() {
+    require_root(true);
     // Our image as a file in an ext4 on a loop device, and a second loop device over that file;
     // then the ext4 is shut down (FS_IOC_SHUTDOWN through xfs_io), so every read of the file
     // fails with EIO.
@@ -166,4 +170,21 @@ fn an_unreadable_device_is_exit_8() {
     assert_eq!(code, 8, "{out}");
     assert!(out.contains("Input/output error"), "{out}");
     drop(lo2);
+}
+
+/// The root-only tests above and in cleanup.rs are ignored only where they cannot run: never
+/// when this binary runs as root with /dev/loop-control (a stale build.rs probe would ignore
+/// them), and never under FERROFS_REQUIRE_ROOT_TESTS=1 (scripts/check as root), where they fail
+/// instead. Not itself root-only, so it cannot be skipped.
+#[test]
+fn root_only_tests_are_not_silently_ignored() {
+    if std::env::var("FERROFS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1") {
+        assert!(cfg!(ferrofs_require_root), "FERROFS_REQUIRE_ROOT_TESTS=1, but these tests were built without it (build.rs not rerun?)");
+    }
+    if is_root() {
+        assert!(cfg!(ferrofs_root), "running as root, but built as another user: the root-only tests are ignored (stale build.rs probe)");
+        if Path::new("/dev/loop-control").exists() {
+            assert!(cfg!(ferrofs_loop), "root with /dev/loop-control, but built without it: the loop device tests are ignored (stale build.rs probe)");
+        }
+    }
 }
