@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The tools on block devices (issue 12), on loop devices: a device held open with O_EXCL and
 //! a mounted ext4 are refused by mkfs and by a repairing fsck (exit 8) and checked read-only
-//! with a warning by fsck -n; a device that returns EIO is an operational error (exit 8).
+//! with a warning by fsck -n; a device that returns EIO, for its superblocks or for one tree
+//! node, is an operational error (exit 8).
 //!
 //! Needs root and /dev/loop-control (build.rs: cfg ferrofs_loop; ignored otherwise, but failed
 //! instead under FERROFS_REQUIRE_ROOT_TESTS=1, which scripts/check sets as root). When losetup
@@ -170,6 +171,65 @@ fn an_unreadable_device_is_exit_8() {
     assert_eq!(code, 8, "{out}");
     assert!(out.contains("Input/output error"), "{out}");
     drop(lo2);
+}
+
+/// A tree node that cannot be read is an operational error too (exit 8), not damage: not
+/// "[fixable]", nothing repaired. One block of a loop device is made unreadable without
+/// device-mapper (which the host kernel may lack): the loop device's page cache holds every
+/// block but one (kept open, so the cache outlives each tool's close), and the ext4 under
+/// its backing file is shut down, so only that block's read reaches the file and fails with EIO.
+#[test]
+#[cfg_attr(not(any(ferrofs_loop, ferrofs_require_root)), ignore = "needs root and /dev/loop-control (make check runs as root)")]
+fn an_unreadable_tree_node_is_exit_8() {
+    use std::io::Read;
+    require_root(true);
+    let t = TempDir::new();
+    let outer = ext4_image(&t, "outer", 96);
+    let lo = Loop::attach(&outer);
+    let mnt = t.path("mnt");
+    let _m = Mount::new(&lo.0, &mnt);
+    let inner = mnt.join("ferrofs.img");
+    let src = make_source(&t);
+    assert!(run(MKFS, &["-q", "-d", src.to_str().unwrap(), inner.to_str().unwrap(), "32m"]).status.success());
+    // The first leaf of the fs tree: the walk reads the root, then fails below it.
+    let leaf = {
+        let f = OpenOptions::new().read(true).write(true).open(&inner).unwrap();
+        let mut fs = ferrofs_tools::fs::Fs::open(ferrofs_tools::dev::FileDev(f)).unwrap();
+        let mut blk = fs.sb.fs_root.block;
+        loop {
+            let b = ferrofs_format::BlockStore::read(&mut fs.store, blk).unwrap();
+            if ferrofs_format::node::level(&b) == 0 {
+                break blk;
+            }
+            blk = ferrofs_format::node::ptr(&b, 0).unwrap().1;
+        }
+    };
+    assert_ne!(leaf, 0);
+    let lo2 = Loop::attach(&inner);
+    let dev = lo2.0.as_str();
+    let (code, out) = code_and_text(FSCK, &["-fn", dev]);
+    assert_eq!(code, Some(0), "before: {out}");
+    // No readahead: the cache is filled with single pages (readahead makes large folios, which a
+    // one-block DONTNEED cannot drop), and fsck's read of the dropped block asks for it alone.
+    // Flushed first, in case pages of the fsck above are still cached.
+    need_tool("blockdev", &["--setra", "0", "--flushbufs", dev], "", "util-linux");
+    // Held open: the page cache of a block device is dropped at its last close.
+    let mut held = fs::File::open(dev).unwrap();
+    let mut all = Vec::new();
+    held.read_to_end(&mut all).unwrap();
+    assert_eq!(all.len(), 32 << 20);
+    let bs = ferrofs_format::layout::BLOCK_SIZE_U64;
+    // SAFETY: posix_fadvise(2) on an open descriptor; it only drops clean cached pages.
+    let r = unsafe { libc::posix_fadvise(std::os::fd::AsRawFd::as_raw_fd(&held), (leaf * bs) as i64, bs as i64, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(r, 0, "posix_fadvise DONTNEED");
+    need_tool("xfs_io", &["-x", "-c", "shutdown", mnt.to_str().unwrap()], "", "xfsprogs");
+    for flags in ["-n", "-fn", "-y", "-pf"] {
+        let (code, out) = code_and_text(FSCK, &[flags, dev]);
+        assert_eq!(code, Some(8), "fsck {flags} with tree node {leaf} unreadable (0 would mean the block was still cached): {out}");
+        assert!(out.contains(&format!("cannot read the fs tree node at block {leaf}: I/O error")) && out.contains("Input/output error"), "fsck {flags}: {out}");
+        assert!(!out.contains("[fixable]") && !out.contains("[fixed]") && !out.contains("needs -y"), "fsck {flags}: {out}");
+    }
+    drop(held);
 }
 
 /// The root-only tests above and in cleanup.rs are ignored only where they cannot run: never
