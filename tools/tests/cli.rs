@@ -499,6 +499,36 @@ fn option_forms_and_version() {
 }
 
 #[test]
+fn fs_size_without_suffix_is_kib_and_size_option_is_bytes() {
+    // As mke2fs: the fs-size after the device counts KiB without a suffix; -s (which fstests'
+    // _scratch_mkfs_sized passes as bytes) keeps counting bytes.
+    let t = TempDir::new();
+    let img = t.path("kib");
+    let o = run(MKFS, &["-q", img.to_str().unwrap(), "20480"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fs::metadata(&img).unwrap().len(), 20 << 20);
+    assert!(tune_list(&img).contains("Block count:              5120"));
+    let img = t.path("bytes");
+    let o = run(MKFS, &["-q", "-s", "20971520", img.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fs::metadata(&img).unwrap().len(), 20 << 20);
+    // Both given: they must agree, in their own units.
+    let o = run(MKFS, &["-fq", "-s", "20971520", img.to_str().unwrap(), "20480"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(MKFS, &["-fq", "-s", "20480", img.to_str().unwrap(), "20480"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("disagree"), "{}", text(&o));
+    // 20480 bytes with -s is too small; a bare 16383 is 1 KiB short of the minimum.
+    let o = run(MKFS, &["-q", "-s", "20480", t.path("small").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("too small"), "{}", text(&o));
+    let o = run(MKFS, &["-q", t.path("small").to_str().unwrap(), "16383"]);
+    assert!(!o.status.success() && text(&o).contains("too small"), "{}", text(&o));
+    assert!(!t.path("small").exists());
+    let o = run(MKFS, &["--help"]);
+    assert!(text(&o).contains("KiB without a suffix"), "{}", text(&o));
+}
+
+#[test]
 fn fsck_cannot_read_is_8_and_signal_is_32() {
     let t = TempDir::new();
     let o = run(FSCK, &["-n", t.path("missing").to_str().unwrap()]);
