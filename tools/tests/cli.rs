@@ -736,3 +736,49 @@ fn man_pages_are_generated() {
         assert!(s.contains(opt), "{page} lacks {opt}");
     }
 }
+
+/// tools/install.sh, which `make install-tools` runs (with DESTDIR/usr/local/sbin, the cargo
+/// output directory and DESTDIR/usr/local/share/man), installs the three tools under their
+/// mkfs(8)/fsck(8) names and their man pages, and `man -l` can format each page.
+#[test]
+fn install_sh_installs_the_tools_and_man_pages() {
+    let t = TempDir::new();
+    let (sbin, man) = (t.path("usr/local/sbin"), t.path("usr/local/share/man"));
+    let bindir = Path::new(MKFS).parent().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/install.sh");
+    let o = run(script, &[sbin.to_str().unwrap(), bindir.to_str().unwrap(), man.to_str().unwrap()]);
+    assert!(o.status.success(), "{script}: {}", text(&o));
+    let man_works = Command::new("man").arg("--version").output().is_ok_and(|o| o.status.success());
+    for tool in ["mkfs.ferrofs", "fsck.ferrofs", "tune.ferrofs"] {
+        let bin = sbin.join(tool);
+        assert_eq!(fs::metadata(&bin).unwrap().mode() & 0o777, 0o755, "{}", bin.display());
+        let o = run(bin.to_str().unwrap(), &["-V"]);
+        assert!(o.status.success() && text(&o).contains(&format!("{tool} {}", env!("CARGO_PKG_VERSION"))), "{tool} -V: {}", text(&o));
+        let page = man.join(format!("man8/{tool}.8"));
+        let roff = fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+        assert!(roff.contains(&format!(".TH {tool} 8 ")) && roff.contains(".SH NAME") && roff.contains(".SH SYNOPSIS"), "{}:\n{roff}", page.display());
+        if man_works {
+            let o = Command::new("man").args(["-P", "cat", "-l"]).arg(&page).env("MANWIDTH", "80").output().unwrap();
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert!(o.status.success() && out.contains("NAME") && out.contains("SYNOPSIS") && out.contains(tool), "man -l {}: {}", page.display(), text(&o));
+        }
+    }
+    // Nothing else: no cargo names, no pages for ferrofs-mangen.
+    let mut names: Vec<_> = fs::read_dir(&sbin).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["fsck.ferrofs", "mkfs.ferrofs", "tune.ferrofs"]);
+    assert_eq!(fs::read_dir(man.join("man8")).unwrap().count(), 3);
+}
+
+/// Until blkid knows ferrofs, mkfs says (unless -q) how to mount and fsck it: with -t ferrofs.
+#[test]
+fn mkfs_says_to_mount_and_fsck_with_the_type() {
+    let t = TempDir::new();
+    let img = t.path("img");
+    let o = run(MKFS, &["-L", "told", img.to_str().unwrap(), "20m"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("mount -t ferrofs DEVICE DIR") && out.contains("fsck -t ferrofs DEVICE") && out.contains("blkid"), "{out}");
+    let o = run(MKFS, &["-f", "-q", img.to_str().unwrap()]);
+    assert!(o.status.success() && o.stdout.is_empty() && o.stderr.is_empty(), "-q: {}", text(&o));
+}
