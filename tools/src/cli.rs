@@ -4,7 +4,7 @@
 
 use clap::{ArgAction, CommandFactory, Parser};
 
-use crate::mkfs::{parse_size, parse_uuid};
+use crate::mkfs::{parse_fs_size, parse_size, parse_uuid};
 
 /// What the tools say about blkid until util-linux knows ferrofs.
 pub const BLKID_NOTE: &str = "blkid(8) from util-linux does not know ferrofs yet (a prober patch is in \
@@ -50,8 +50,9 @@ pub struct MkfsArgs {
     /// Block device or image file
     #[arg(value_name = "DEVICE")]
     pub device: String,
-    /// Filesystem size as mke2fs takes it after the device (same forms as --size)
-    #[arg(value_name = "FS-SIZE", value_parser = parse_size)]
+    /// Filesystem size as mke2fs takes it after the device: KiB without a suffix, else as --size
+    /// (20480 and 20m are both 20 MiB); must agree with --size when both are given
+    #[arg(value_name = "FS-SIZE", value_parser = parse_fs_size)]
     pub fs_size: Option<u64>,
 }
 

@@ -116,20 +116,23 @@ pub struct Report {
     pub structural: bool,
     /// Per problem (same order as `problems`): repaired in this run.
     pub repaired: Vec<bool>,
+    /// A tree node could not be read (I/O error): the check stopped there, `fatal` says where.
+    /// An operational error (exit 8), not damage; nothing is repaired or called fixable.
+    pub io_error: bool,
 }
 
 impl Report {
     /// Would `-y` repair problem `i`? (It has a fix and the trees are intact.)
     pub fn fixable(&self, i: usize) -> bool {
-        !self.structural && self.problems.get(i).is_some_and(|p| p.fix.is_some())
+        !self.structural && !self.io_error && self.problems.get(i).is_some_and(|p| p.fix.is_some())
     }
 }
 
 impl Report {
     /// fsck(8) exit code: 0 clean, 1 all errors corrected, 4 errors left,
-    /// 8 operational error.
+    /// 8 operational error (also after problems, when an I/O error stopped the check).
     pub fn exit_code(&self) -> i32 {
-        if self.fatal.is_some() && self.problems.is_empty() {
+        if self.fatal.is_some() && (self.problems.is_empty() || self.io_error) {
             return 8;
         }
         if self.problems.is_empty() {
@@ -158,6 +161,8 @@ struct Checker<D: Device> {
     meta_refs: BTreeMap<u64, u32>,
     fs_items: Vec<LeafItem>,
     ext_items: Vec<LeafItem>,
+    /// The first tree node that could not be read (I/O error): the walk stops there.
+    io_error: Option<String>,
 }
 
 impl<D: Device> Checker<D> {
@@ -167,6 +172,9 @@ impl<D: Device> Checker<D> {
 
     fn walk(&mut self, owner: u64, blk: u64, level: u8, gen: u64, lo: Option<Key>, hi: Option<Key>) {
         let tname = if owner == FS_TREE_OWNER { "fs tree" } else { "extent tree" };
+        if self.io_error.is_some() {
+            return;
+        }
         *self.meta_refs.entry(blk).or_insert(0) += 1;
         if !self.seen.insert(blk) {
             self.structural = true;
@@ -180,6 +188,12 @@ impl<D: Device> Checker<D> {
         }
         let buf = match self.store.read(blk) {
             Ok(b) => b,
+            // The device failed, not the filesystem: an operational error (fsck(8) exit 8).
+            Err(FsError::Io) => {
+                let detail = self.store.last_io_error.take().map(|d| format!(" ({d})")).unwrap_or_default();
+                self.io_error = Some(format!("cannot read the {tname} node at block {blk}: I/O error{detail}"));
+                return;
+            }
             Err(e) => {
                 self.structural = true;
                 self.problem(format!("block {blk}: {tname} node unreadable: {e}"), None);
@@ -329,12 +343,22 @@ pub fn check<D: Device>(mut dev: D, opts: &Options) -> (Report, D) {
         meta_refs: BTreeMap::new(),
         fs_items: Vec::new(),
         ext_items: Vec::new(),
+        io_error: None,
     };
     // ---- trees
     c.walk(FS_TREE_OWNER, sb.fs_root.block, sb.fs_root.level, sb.fs_root.generation, None, None);
     c.walk(EXTENT_TREE_OWNER, sb.extent_root.block, sb.extent_root.level, sb.extent_root.generation, None, None);
     report.nodes = c.seen.len() as u64;
     (report.used_blocks, report.total_blocks) = (sb.used_blocks + FIRST_ALLOC_BLOCK, sb.total_blocks);
+    if let Some(e) = c.io_error.take() {
+        // Part of the trees unread: the space and inode checks would report what that part
+        // holds as missing. Report what was found so far, repair nothing, exit 8.
+        report.problems = std::mem::take(&mut c.problems);
+        report.repaired = vec![false; report.problems.len()];
+        report.io_error = true;
+        report.fatal = Some(e);
+        return (report, c.store.dev);
+    }
     check_space(&mut c);
     if opts.semantic {
         report.inodes = check_inodes(&mut c);
@@ -760,5 +784,61 @@ mod tests {
         assert_eq!(r.exit_code(), 1);
         let r = Report { fatal: Some("e".into()), ..Default::default() };
         assert_eq!(r.exit_code(), 8);
+        let mut r = Report { fatal: Some("e".into()), problems: vec![Problem { msg: "x".into(), fix: Some(Fix::RewriteSuper) }], ..Default::default() };
+        assert_eq!(r.exit_code(), 4);
+        assert!(r.fixable(0));
+        r.io_error = true;
+        assert_eq!(r.exit_code(), 8);
+        assert!(!r.fixable(0));
+    }
+
+    use crate::dev::Device;
+    use ferrofs_format::layout::BLOCK_SIZE_U64;
+
+    /// A device that fails reads of one block with EIO.
+    struct FailDev(crate::dev::MemDev, u64);
+
+    impl Device for FailDev {
+        fn read_at(&mut self, off: u64, buf: &mut [u8]) -> std::io::Result<()> {
+            let (first, last) = (off / BLOCK_SIZE_U64, (off + buf.len() as u64 - 1) / BLOCK_SIZE_U64);
+            if (first..=last).contains(&self.1) {
+                return Err(std::io::Error::from_raw_os_error(libc::EIO));
+            }
+            self.0.read_at(off, buf)
+        }
+        fn write_at(&mut self, off: u64, buf: &[u8]) -> std::io::Result<()> {
+            self.0.write_at(off, buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn size(&mut self) -> std::io::Result<u64> {
+            self.0.size()
+        }
+    }
+
+    #[test]
+    fn unreadable_tree_node_is_an_operational_error() {
+        use super::*;
+        use crate::fs::FormatOptions;
+        let opts = FormatOptions { label: Vec::new(), uuid: [1; 16], total_blocks: MIN_BLOCKS, time: Default::default() };
+        let fs = Fs::format(crate::dev::MemDev(vec![0; (MIN_BLOCKS * BLOCK_SIZE_U64) as usize]), &opts).unwrap();
+        let (sb, img) = (fs.sb, fs.into_device());
+        for (blk, tname) in [(sb.fs_root.block, "fs tree"), (sb.extent_root.block, "extent tree")] {
+            for repair in [false, true] {
+                let (r, _) = check(FailDev(img.clone(), blk), &Options { repair, ..Default::default() });
+                assert_eq!(r.exit_code(), 8, "{r:?}");
+                assert!(r.io_error && r.fixed == 0, "{r:?}");
+                let f = r.fatal.as_deref().unwrap();
+                assert!(f.contains(&format!("cannot read the {tname} node at block {blk}: I/O error")) && f.contains("Input/output error"), "{f}");
+            }
+        }
+        // Damage found before the unreadable node is listed, but not fixable, and still exit 8.
+        let mut data = img.0.clone();
+        let b = (BACKUP_SUPER_BLOCK_NR * BLOCK_SIZE_U64) as usize;
+        data[b + 3000] ^= 1;
+        let (r, _) = check(FailDev(crate::dev::MemDev(data), sb.extent_root.block), &Options { repair: true, ..Default::default() });
+        assert_eq!(r.exit_code(), 8, "{r:?}");
+        assert!(r.problems.iter().any(|p| p.msg.contains("bad checksum")) && !r.fixable(0) && r.fixed == 0, "{r:?}");
     }
 }

@@ -39,6 +39,18 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mul).ok_or_else(|| format!("size '{s}' too large"))
 }
 
+/// Parses the FS-SIZE that follows the device, as mke2fs reads its fs-size: a number without a
+/// suffix counts KiB (mke2fs's default 1 KiB blocks; ferrofs has no `-b`), one with a suffix is
+/// read as by [`parse_size`]. `-s` keeps taking bytes.
+pub fn parse_fs_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        let n: u64 = t.parse().map_err(|_| format!("invalid size '{s}'"))?;
+        return n.checked_mul(1024).ok_or_else(|| format!("size '{s}' too large"));
+    }
+    parse_size(s)
+}
+
 /// Parses a UUID in the usual 8-4-4-4-12 hex form (dashes optional).
 pub fn parse_uuid(s: &str) -> Result<[u8; 16], String> {
     let hex: Vec<u8> = s.bytes().filter(|&b| b != b'-').collect();
@@ -328,6 +340,16 @@ mod tests {
         assert_eq!(parse_size("1P"), Ok(1 << 50));
         assert!(parse_size("").is_err() && parse_size("m").is_err() && parse_size("-1m").is_err() && parse_size("1é").is_err());
         assert!(parse_size("99999999999999999t").is_err());
+        // FS-SIZE after the device: KiB without a suffix (as mke2fs), the rest as -s.
+        assert_eq!(parse_fs_size("20480"), Ok(20 << 20));
+        assert_eq!(parse_fs_size("1"), Ok(1024));
+        assert_eq!(parse_fs_size("16m"), Ok(16 << 20));
+        assert_eq!(parse_fs_size("16384k"), Ok(16 << 20));
+        assert_eq!(parse_fs_size("32768s"), Ok(16 << 20));
+        assert_eq!(parse_fs_size("1GiB"), Ok(1 << 30));
+        assert!(parse_fs_size("").is_err() && parse_fs_size("x").is_err() && parse_fs_size("-1").is_err());
+        assert!(parse_fs_size("18014398509481984").is_err(), "2^54 KiB overflows");
+        assert_eq!(parse_size("20480"), Ok(20480), "-s stays in bytes");
         let u = parse_uuid("01234567-89ab-cdef-0123-456789abcdef").unwrap();
         assert_eq!(format_uuid(&u), "01234567-89ab-cdef-0123-456789abcdef");
         assert!(parse_uuid("0123").is_err());

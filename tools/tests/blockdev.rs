@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The tools on block devices (issue 12), on loop devices: a device held open with O_EXCL and
 //! a mounted ext4 are refused by mkfs and by a repairing fsck (exit 8) and checked read-only
-//! with a warning by fsck -n; a device that returns EIO is an operational error (exit 8).
+//! with a warning by fsck -n; a device that returns EIO, for its superblocks or for one tree
+//! node, is an operational error (exit 8).
 //!
-//! Needs root and /dev/loop-control (build.rs: cfg ferrofs_loop; ignored otherwise). When
-//! losetup cannot attach a loop device, the tests fail saying so.
+//! Needs root and /dev/loop-control (build.rs: cfg ferrofs_loop; ignored otherwise, but failed
+//! instead under FERROFS_REQUIRE_ROOT_TESTS=1, which scripts/check sets as root). When losetup
+//! cannot attach a loop device, the tests fail saying so.
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -65,8 +67,9 @@ fn code_and_text(bin: &str, args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
-#[cfg_attr(not(ferrofs_loop), ignore = "needs root and /dev/loop-control (make check runs as root)")]
+#[cfg_attr(not(any(ferrofs_loop, ferrofs_require_root)), ignore = "needs root and /dev/loop-control (make check runs as root)")]
 fn a_device_held_open_exclusively_is_refused() {
+    require_root(true);
     let t = TempDir::new();
     let img = t.path("img");
     assert!(run(MKFS, &["-q", "-L", "held", img.to_str().unwrap(), "20m"]).status.success());
@@ -102,8 +105,9 @@ fn a_device_held_open_exclusively_is_refused() {
 }
 
 #[test]
-#[cfg_attr(not(ferrofs_loop), ignore = "needs root and /dev/loop-control (make check runs as root)")]
+#[cfg_attr(not(any(ferrofs_loop, ferrofs_require_root)), ignore = "needs root and /dev/loop-control (make check runs as root)")]
 fn a_mounted_ext4_is_refused_by_mkfs_and_a_repairing_fsck() {
+    require_root(true);
     let t = TempDir::new();
     let img = ext4_image(&t, "ext4", 64);
     let lo = Loop::attach(&img);
@@ -135,8 +139,9 @@ fn a_mounted_ext4_is_refused_by_mkfs_and_a_repairing_fsck() {
 }
 
 #[test]
-#[cfg_attr(not(ferrofs_loop), ignore = "needs root and /dev/loop-control (make check runs as root)")]
+#[cfg_attr(not(any(ferrofs_loop, ferrofs_require_root)), ignore = "needs root and /dev/loop-control (make check runs as root)")]
 fn an_unreadable_device_is_exit_8() {
+    require_root(true);
     // Our image as a file in an ext4 on a loop device, and a second loop device over that file;
     // then the ext4 is shut down (FS_IOC_SHUTDOWN through xfs_io), so every read of the file
     // fails with EIO.
@@ -166,4 +171,80 @@ fn an_unreadable_device_is_exit_8() {
     assert_eq!(code, 8, "{out}");
     assert!(out.contains("Input/output error"), "{out}");
     drop(lo2);
+}
+
+/// A tree node that cannot be read is an operational error too (exit 8), not damage: not
+/// "[fixable]", nothing repaired. One block of a loop device is made unreadable without
+/// device-mapper (which the host kernel may lack): the loop device's page cache holds every
+/// block but one (kept open, so the cache outlives each tool's close), and the ext4 under
+/// its backing file is shut down, so only that block's read reaches the file and fails with EIO.
+#[test]
+#[cfg_attr(not(any(ferrofs_loop, ferrofs_require_root)), ignore = "needs root and /dev/loop-control (make check runs as root)")]
+fn an_unreadable_tree_node_is_exit_8() {
+    use std::io::Read;
+    require_root(true);
+    let t = TempDir::new();
+    let outer = ext4_image(&t, "outer", 96);
+    let lo = Loop::attach(&outer);
+    let mnt = t.path("mnt");
+    let _m = Mount::new(&lo.0, &mnt);
+    let inner = mnt.join("ferrofs.img");
+    let src = make_source(&t);
+    assert!(run(MKFS, &["-q", "-d", src.to_str().unwrap(), inner.to_str().unwrap(), "32m"]).status.success());
+    // The first leaf of the fs tree: the walk reads the root, then fails below it.
+    let leaf = {
+        let f = OpenOptions::new().read(true).write(true).open(&inner).unwrap();
+        let mut fs = ferrofs_tools::fs::Fs::open(ferrofs_tools::dev::FileDev(f)).unwrap();
+        let mut blk = fs.sb.fs_root.block;
+        loop {
+            let b = ferrofs_format::BlockStore::read(&mut fs.store, blk).unwrap();
+            if ferrofs_format::node::level(&b) == 0 {
+                break blk;
+            }
+            blk = ferrofs_format::node::ptr(&b, 0).unwrap().1;
+        }
+    };
+    assert_ne!(leaf, 0);
+    let lo2 = Loop::attach(&inner);
+    let dev = lo2.0.as_str();
+    let (code, out) = code_and_text(FSCK, &["-fn", dev]);
+    assert_eq!(code, Some(0), "before: {out}");
+    // No readahead: the cache is filled with single pages (readahead makes large folios, which a
+    // one-block DONTNEED cannot drop), and fsck's read of the dropped block asks for it alone.
+    // Flushed first, in case pages of the fsck above are still cached.
+    need_tool("blockdev", &["--setra", "0", "--flushbufs", dev], "", "util-linux");
+    // Held open: the page cache of a block device is dropped at its last close.
+    let mut held = fs::File::open(dev).unwrap();
+    let mut all = Vec::new();
+    held.read_to_end(&mut all).unwrap();
+    assert_eq!(all.len(), 32 << 20);
+    let bs = ferrofs_format::layout::BLOCK_SIZE_U64;
+    // SAFETY: posix_fadvise(2) on an open descriptor; it only drops clean cached pages.
+    let r = unsafe { libc::posix_fadvise(std::os::fd::AsRawFd::as_raw_fd(&held), (leaf * bs) as i64, bs as i64, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(r, 0, "posix_fadvise DONTNEED");
+    need_tool("xfs_io", &["-x", "-c", "shutdown", mnt.to_str().unwrap()], "", "xfsprogs");
+    for flags in ["-n", "-fn", "-y", "-pf"] {
+        let (code, out) = code_and_text(FSCK, &[flags, dev]);
+        assert_eq!(code, Some(8), "fsck {flags} with tree node {leaf} unreadable (0 would mean the block was still cached): {out}");
+        assert!(out.contains(&format!("cannot read the fs tree node at block {leaf}: I/O error")) && out.contains("Input/output error"), "fsck {flags}: {out}");
+        assert!(!out.contains("[fixable]") && !out.contains("[fixed]") && !out.contains("needs -y"), "fsck {flags}: {out}");
+    }
+    drop(held);
+}
+
+/// The root-only tests above and in cleanup.rs are ignored only where they cannot run: never
+/// when this binary runs as root with /dev/loop-control (a stale build.rs probe would ignore
+/// them), and never under FERROFS_REQUIRE_ROOT_TESTS=1 (scripts/check as root), where they fail
+/// instead. Not itself root-only, so it cannot be skipped.
+#[test]
+fn root_only_tests_are_not_silently_ignored() {
+    if std::env::var("FERROFS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1") {
+        assert!(cfg!(ferrofs_require_root), "FERROFS_REQUIRE_ROOT_TESTS=1, but these tests were built without it (build.rs not rerun?)");
+    }
+    if is_root() {
+        assert!(cfg!(ferrofs_root), "running as root, but built as another user: the root-only tests are ignored (stale build.rs probe)");
+        if Path::new("/dev/loop-control").exists() {
+            assert!(cfg!(ferrofs_loop), "root with /dev/loop-control, but built without it: the loop device tests are ignored (stale build.rs probe)");
+        }
+    }
 }

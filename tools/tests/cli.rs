@@ -6,10 +6,11 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ferrofs_format::items::{ExtentData, FT_REG, S_IFLNK};
+use ferrofs_format::items::{ExtentData, InodeItem, FT_REG, S_IFLNK, S_IFREG};
 use ferrofs_format::key::{Key, DIR_INDEX, EXTENT_DATA};
-use ferrofs_format::layout::{BLOCK_SIZE, BLOCK_SIZE_U64, ROOT_DIR_INO, SUPER_BLOCK_NR};
-use ferrofs_format::{dir, extent, inode, node, tree};
+use ferrofs_format::layout::{BACKUP_SUPER_BLOCK_NR, BLOCK_SIZE, BLOCK_SIZE_U64, ROOT_DIR_INO, SUPER_BLOCK_NR};
+use ferrofs_format::superblock::DiskSuper;
+use ferrofs_format::{dir, extent, inode, node, orphan, tree};
 use ferrofs_tools::dev::FileDev;
 use ferrofs_tools::fs::Fs;
 
@@ -226,12 +227,6 @@ fn first_leaf(img: &Path) -> u64 {
     }
 }
 
-fn expect_problem(img: &Path, needle: &str) {
-    let (code, out) = fsck(img, "-n");
-    assert_eq!(code, 4, "expected exit 4, output:\n{out}");
-    assert!(out.contains(needle), "expected '{needle}' in:\n{out}");
-}
-
 fn with_fs(img: &Path, f: impl FnOnce(&mut Fs<FileDev>)) {
     let mut fs = open_fs(img);
     f(&mut fs);
@@ -254,145 +249,246 @@ fn leak_blocks(fs: &mut Fs<FileDev>, blocks: u64) {
     fs.used_blocks += n;
 }
 
-#[test]
-fn corrupt_superblock_checksum() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
-    rw_block(&img, SUPER_BLOCK_NR, |b| b[3000] ^= 0x10);
-    expect_problem(&img, "superblock at block 16: bad checksum");
-    // repair rewrites it from the backup copy
-    assert_eq!(fsck(&img, "-y").0, 1);
-    assert_eq!(fsck(&img, "-n").0, 0);
+// One function per damage class: it damages the image and returns a line fsck -n must print.
+
+fn dmg_superblock_checksum(img: &Path) -> String {
+    rw_block(img, SUPER_BLOCK_NR, |b| b[3000] ^= 0x10);
+    "superblock at block 16: bad checksum".into()
 }
 
-#[test]
-fn corrupt_node_checksum() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
-    let leaf = first_leaf(&img);
-    rw_block(&img, leaf, |b| b[2000] ^= 0xFF);
-    expect_problem(&img, &format!("block {leaf}: fs tree node: node checksum mismatch"));
-    // not repairable
-    assert_eq!(fsck(&img, "-y").0, 4);
+/// The backup copy left behind by one commit (an inode rewritten as it was), as after a crash
+/// between the two superblock writes.
+fn dmg_superblock_copies_differ(img: &Path) -> String {
+    let mut old = Vec::new();
+    rw_block(img, BACKUP_SUPER_BLOCK_NR, |b| old = b.to_vec());
+    with_fs(img, |fs| {
+        set_nlink(fs, &["hello.txt"], 2);
+    });
+    rw_block(img, BACKUP_SUPER_BLOCK_NR, |b| b.copy_from_slice(&old));
+    "superblock copies differ".into()
 }
 
-#[test]
-fn corrupt_self_block_number() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
-    let leaf = first_leaf(&img);
-    rw_block(&img, leaf, |b| {
+/// Both copies agree, and claim 7 free blocks too many.
+fn dmg_space_summary(img: &Path) -> String {
+    for blk in [SUPER_BLOCK_NR, BACKUP_SUPER_BLOCK_NR] {
+        rw_block(img, blk, |b| {
+            let mut sb = DiskSuper::parse(b, blk).unwrap();
+            sb.free_blocks += 7;
+            sb.write_to(b).unwrap();
+        });
+    }
+    "superblock: space summary used=".into()
+}
+
+fn dmg_node_checksum(img: &Path) -> String {
+    let leaf = first_leaf(img);
+    rw_block(img, leaf, |b| b[2000] ^= 0xFF);
+    format!("block {leaf}: fs tree node: node checksum mismatch")
+}
+
+fn dmg_self_block_number(img: &Path) -> String {
+    let leaf = first_leaf(img);
+    rw_block(img, leaf, |b| {
         b[8..16].copy_from_slice(&(leaf + 1).to_le_bytes());
         node::finalize(b).unwrap();
     });
-    expect_problem(&img, "node records a different block number");
+    "node records a different block number".into()
 }
 
-#[test]
-fn corrupt_key_order() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
-    let leaf = first_leaf(&img);
-    rw_block(&img, leaf, |b| {
+fn dmg_key_order(img: &Path) -> String {
+    let leaf = first_leaf(img);
+    rw_block(img, leaf, |b| {
         assert!(node::nritems(b) >= 3);
         // make item 2's key smaller than item 1's
         let k1 = node::leaf_key(b, 1).unwrap();
         Key::new(k1.objectid, 0, 0).write(b, node::NODE_HEADER_SIZE + 2 * node::LEAF_ITEM_SIZE).unwrap();
         node::finalize(b).unwrap();
     });
-    expect_problem(&img, "keys out of order");
+    "keys out of order".into()
 }
 
-#[test]
-fn leaked_block_detected_and_repaired() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
-    with_fs(&img, |fs| leak_blocks(fs, 3));
-    expect_problem(&img, "leaked space");
-    let (code, out) = fsck(&img, "-y");
-    assert_eq!(code, 1, "{out}");
-    let (code, out) = fsck(&img, "-n");
-    assert_eq!(code, 0, "{out}");
+fn dmg_leaked_block(img: &Path) -> String {
+    with_fs(img, |fs| leak_blocks(fs, 3));
+    "leaked space".into()
 }
 
-#[test]
-fn double_referenced_block() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
-    with_fs(&img, |fs| {
+fn dmg_double_referenced(img: &Path) -> String {
+    with_fs(img, |fs| {
         let a = ino_of(fs, &["two"]);
         let b = ino_of(fs, &["two2"]);
         let (_, ea) = file_extents(fs, a)[0];
-        let k = Key::new(b, EXTENT_DATA, 0);
-        tree::replace(&mut fs.store, &mut fs.fs_root, &k, &ea.to_bytes()).unwrap();
+        tree::replace(&mut fs.store, &mut fs.fs_root, &Key::new(b, EXTENT_DATA, 0), &ea.to_bytes()).unwrap();
     });
-    expect_problem(&img, "double-referenced block");
-    assert_eq!(fsck(&img, "-y").0, 4);
+    "double-referenced block".into()
 }
 
-#[test]
-fn wrong_nlink_detected_and_repaired() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
+fn dmg_wrong_nlink(img: &Path) -> String {
     let mut ino = 0;
-    with_fs(&img, |fs| ino = set_nlink(fs, &["sub", "deeper", "file007"], 5));
-    expect_problem(&img, &format!("inode {ino}: link count 5 but 1 expected (wrong nlink)"));
-    assert_eq!(fsck(&img, "-y").0, 1);
-    assert_eq!(fsck(&img, "-n").0, 0);
-    let mut fs = open_fs(&img);
-    assert_eq!(fs.read_inode(ino).unwrap().unwrap().nlink, 1);
+    with_fs(img, |fs| ino = set_nlink(fs, &["sub", "deeper", "file007"], 5));
+    format!("inode {ino}: link count 5 but 1 expected (wrong nlink)")
 }
 
-#[test]
-fn dangling_dir_entry() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
+fn dmg_dangling_entry(img: &Path) -> String {
     let mut ino = 0;
-    with_fs(&img, |fs| {
+    with_fs(img, |fs| {
         ino = ino_of(fs, &["empty"]);
         tree::delete(&mut fs.store, &mut fs.fs_root, &inode::inode_key(ino)).unwrap();
     });
-    expect_problem(&img, &format!("dangling entry 'empty' -> missing inode {ino}"));
+    format!("dangling entry 'empty' -> missing inode {ino}")
 }
 
-#[test]
-fn index_hash_mismatch() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
-    with_fs(&img, |fs| {
+fn dmg_index_hash(img: &Path) -> String {
+    with_fs(img, |fs| {
         let f = dir::lookup(&mut fs.store, &fs.fs_root, ROOT_DIR_INO, b"hello.txt").unwrap().unwrap();
         tree::delete(&mut fs.store, &mut fs.fs_root, &Key::new(ROOT_DIR_INO, DIR_INDEX, f.index)).unwrap();
     });
-    expect_problem(&img, "index/hash mismatch");
+    "index/hash mismatch".into()
 }
 
-#[test]
-fn extent_beyond_device() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
+/// The file's extent points past the end; the blocks it used are left recorded (leaked too).
+fn dmg_extent_beyond_device(img: &Path) -> String {
     let mut ino = 0;
-    with_fs(&img, |fs| {
+    with_fs(img, |fs| {
         ino = ino_of(fs, &["hello.txt"]);
         let (off, mut e) = file_extents(fs, ino)[0];
         e.disk_start = fs.sb.total_blocks + 10;
         tree::replace(&mut fs.store, &mut fs.fs_root, &Key::new(ino, EXTENT_DATA, off), &e.to_bytes()).unwrap();
     });
-    expect_problem(&img, &format!("inode {ino}: extent at offset 0 points beyond the device"));
+    format!("inode {ino}: extent at offset 0 points beyond the device")
 }
 
-#[test]
-fn overlapping_extents() {
-    let t = TempDir::new();
-    let img = mkfs_img(&t);
+fn dmg_overlapping_extents(img: &Path) -> String {
     let mut ino = 0;
-    with_fs(&img, |fs| {
+    with_fs(img, |fs| {
         ino = ino_of(fs, &["sub", "big.bin"]);
         let (_, e) = file_extents(fs, ino)[0];
         assert!(e.len >= 3 * 4096);
         let e2 = ExtentData { offset: 4096, len: 4096, ..e };
         tree::insert(&mut fs.store, &mut fs.fs_root, &Key::new(ino, EXTENT_DATA, 4096), &e2.to_bytes()).unwrap();
     });
-    expect_problem(&img, &format!("inode {ino}: extent at offset 4096 overlaps the previous extent (overlapping extents)"));
+    format!("inode {ino}: extent at offset 4096 overlaps the previous extent (overlapping extents)")
+}
+
+/// An orphan item left for an inode that still has its name.
+fn dmg_orphan_item_linked(img: &Path) -> String {
+    let mut ino = 0;
+    with_fs(img, |fs| {
+        ino = ino_of(fs, &["two"]);
+        orphan::add(&mut fs.store, &mut fs.fs_root, ino).unwrap();
+    });
+    format!("inode {ino}: orphan item for an inode with 1 names")
+}
+
+/// An orphan item naming an inode that does not exist.
+fn dmg_orphan_item_missing(img: &Path) -> String {
+    let mut ino = 0;
+    with_fs(img, |fs| {
+        ino = fs.alloc_ino();
+        orphan::add(&mut fs.store, &mut fs.fs_root, ino).unwrap();
+    });
+    format!("orphan item names missing inode {ino}")
+}
+
+/// An inode no directory names and no orphan item holds (lost, as e2fsck's unattached inodes).
+fn dmg_unreachable_inode(img: &Path) -> String {
+    let mut ino = 0;
+    with_fs(img, |fs| {
+        ino = fs.alloc_ino();
+        let i = InodeItem { generation: fs.generation(), nlink: 1, mode: S_IFREG | 0o644, ..Default::default() };
+        fs.write_inode(ino, &i).unwrap();
+    });
+    format!("inode {ino}: unreachable (no directory entry names it)")
+}
+
+/// A damage class and the fsck(8) exit codes for it (0 clean, 1 corrected, 4 left uncorrected).
+struct Damage {
+    name: &'static str,
+    make: fn(&Path) -> String,
+    /// `[fixable]` lines in the `-n` output.
+    fixable: usize,
+    /// Exit codes of `-n`, `-y`, `-p` and `-pf`. `-p` alone looks only at the superblocks when
+    /// both are valid and agree, so damage below them is found by `-pf`; `-p` repairs only the
+    /// unattended-safe fixes (superblocks, link counts, orphan items), leaving extent references
+    /// (leaked space) for `-y`.
+    codes: [i32; 4],
+}
+
+const MODES: [&str; 4] = ["-n", "-y", "-p", "-pf"];
+
+const DAMAGE: &[Damage] = &[
+    Damage { name: "superblock checksum", make: dmg_superblock_checksum, fixable: 1, codes: [4, 1, 1, 1] },
+    Damage { name: "superblock copies differ", make: dmg_superblock_copies_differ, fixable: 1, codes: [4, 1, 1, 1] },
+    Damage { name: "space summary (free blocks)", make: dmg_space_summary, fixable: 1, codes: [4, 1, 0, 1] },
+    Damage { name: "node checksum", make: dmg_node_checksum, fixable: 0, codes: [4, 4, 0, 4] },
+    Damage { name: "node block number", make: dmg_self_block_number, fixable: 0, codes: [4, 4, 0, 4] },
+    Damage { name: "key order", make: dmg_key_order, fixable: 0, codes: [4, 4, 0, 4] },
+    Damage { name: "leaked blocks", make: dmg_leaked_block, fixable: 1, codes: [4, 1, 0, 4] },
+    // two2's own extent, now referenced by nothing, is leaked space too (the one fixable part).
+    Damage { name: "double-referenced block", make: dmg_double_referenced, fixable: 1, codes: [4, 4, 0, 4] },
+    Damage { name: "wrong link count", make: dmg_wrong_nlink, fixable: 1, codes: [4, 1, 0, 1] },
+    Damage { name: "dangling directory entry", make: dmg_dangling_entry, fixable: 0, codes: [4, 4, 0, 4] },
+    Damage { name: "index/hash mismatch", make: dmg_index_hash, fixable: 0, codes: [4, 4, 0, 4] },
+    // The blocks the extent used are leaked space (fixable); the extent itself is not.
+    Damage { name: "extent beyond the device", make: dmg_extent_beyond_device, fixable: 1, codes: [4, 4, 0, 4] },
+    Damage { name: "overlapping extents", make: dmg_overlapping_extents, fixable: 0, codes: [4, 4, 0, 4] },
+    Damage { name: "orphan item for a linked inode", make: dmg_orphan_item_linked, fixable: 1, codes: [4, 1, 0, 1] },
+    Damage { name: "orphan item for a missing inode", make: dmg_orphan_item_missing, fixable: 1, codes: [4, 1, 0, 1] },
+    Damage { name: "unreachable inode", make: dmg_unreachable_inode, fixable: 0, codes: [4, 4, 0, 4] },
+];
+
+/// Every damage class under one of `-n`, `-y`, `-p`, `-pf`, each on a fresh image: the exit
+/// code, the problem named by `-n` with its `[fixable]` marks, and after an exit of 1 a clean
+/// `-fn`. All wrong cases are listed together.
+fn damage_classes(m: usize) {
+    let mode = MODES[m];
+    let mut wrong = Vec::new();
+    for d in DAMAGE {
+        let want = d.codes[m];
+        let t = TempDir::new();
+        let img = mkfs_img(&t);
+        let needle = (d.make)(&img);
+        let (code, out) = fsck(&img, mode);
+        if code != want {
+            wrong.push(format!("{}: fsck {mode} exit {code}, expected {want}:\n{out}", d.name));
+            continue;
+        }
+        if mode == "-n" {
+            if !out.contains(&needle) {
+                wrong.push(format!("{}: fsck -n does not say '{needle}':\n{out}", d.name));
+            }
+            let marked = out.matches("[fixable]").count();
+            if marked != d.fixable {
+                wrong.push(format!("{}: fsck -n marks {marked} problems [fixable], expected {}:\n{out}", d.name, d.fixable));
+            }
+        }
+        if code == 1 {
+            let (code, out) = fsck(&img, "-fn");
+            if code != 0 {
+                wrong.push(format!("{}: after fsck {mode} (exit 1), fsck -fn exit {code}:\n{out}", d.name));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "fsck {mode}: {} of {} damage classes wrong:\n{}", wrong.len(), DAMAGE.len(), wrong.join("\n"));
+}
+
+#[test]
+fn damage_classes_check_only() {
+    damage_classes(0);
+}
+
+#[test]
+fn damage_classes_yes() {
+    damage_classes(1);
+}
+
+#[test]
+fn damage_classes_preen() {
+    damage_classes(2);
+}
+
+#[test]
+fn damage_classes_preen_forced() {
+    damage_classes(3);
 }
 
 #[test]
@@ -496,6 +592,36 @@ fn option_forms_and_version() {
     let o = run(MKFS, &["-L", &"x".repeat(65), t.path("c").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("label longer than 64"), "{}", text(&o));
     assert!(!t.path("c").exists());
+}
+
+#[test]
+fn fs_size_without_suffix_is_kib_and_size_option_is_bytes() {
+    // As mke2fs: the fs-size after the device counts KiB without a suffix; -s (which fstests'
+    // _scratch_mkfs_sized passes as bytes) keeps counting bytes.
+    let t = TempDir::new();
+    let img = t.path("kib");
+    let o = run(MKFS, &["-q", img.to_str().unwrap(), "20480"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fs::metadata(&img).unwrap().len(), 20 << 20);
+    assert!(tune_list(&img).contains("Block count:              5120"));
+    let img = t.path("bytes");
+    let o = run(MKFS, &["-q", "-s", "20971520", img.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fs::metadata(&img).unwrap().len(), 20 << 20);
+    // Both given: they must agree, in their own units.
+    let o = run(MKFS, &["-fq", "-s", "20971520", img.to_str().unwrap(), "20480"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(MKFS, &["-fq", "-s", "20480", img.to_str().unwrap(), "20480"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("disagree"), "{}", text(&o));
+    // 20480 bytes with -s is too small; a bare 16383 is 1 KiB short of the minimum.
+    let o = run(MKFS, &["-q", "-s", "20480", t.path("small").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("too small"), "{}", text(&o));
+    let o = run(MKFS, &["-q", t.path("small").to_str().unwrap(), "16383"]);
+    assert!(!o.status.success() && text(&o).contains("too small"), "{}", text(&o));
+    assert!(!t.path("small").exists());
+    let o = run(MKFS, &["--help"]);
+    assert!(text(&o).contains("KiB without a suffix"), "{}", text(&o));
 }
 
 #[test]
@@ -609,4 +735,50 @@ fn man_pages_are_generated() {
         assert!(s.starts_with(".ie") || s.contains(".TH"), "{page}");
         assert!(s.contains(opt), "{page} lacks {opt}");
     }
+}
+
+/// tools/install.sh, which `make install-tools` runs (with DESTDIR/usr/local/sbin, the cargo
+/// output directory and DESTDIR/usr/local/share/man), installs the three tools under their
+/// mkfs(8)/fsck(8) names and their man pages, and `man -l` can format each page.
+#[test]
+fn install_sh_installs_the_tools_and_man_pages() {
+    let t = TempDir::new();
+    let (sbin, man) = (t.path("usr/local/sbin"), t.path("usr/local/share/man"));
+    let bindir = Path::new(MKFS).parent().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/install.sh");
+    let o = run(script, &[sbin.to_str().unwrap(), bindir.to_str().unwrap(), man.to_str().unwrap()]);
+    assert!(o.status.success(), "{script}: {}", text(&o));
+    let man_works = Command::new("man").arg("--version").output().is_ok_and(|o| o.status.success());
+    for tool in ["mkfs.ferrofs", "fsck.ferrofs", "tune.ferrofs"] {
+        let bin = sbin.join(tool);
+        assert_eq!(fs::metadata(&bin).unwrap().mode() & 0o777, 0o755, "{}", bin.display());
+        let o = run(bin.to_str().unwrap(), &["-V"]);
+        assert!(o.status.success() && text(&o).contains(&format!("{tool} {}", env!("CARGO_PKG_VERSION"))), "{tool} -V: {}", text(&o));
+        let page = man.join(format!("man8/{tool}.8"));
+        let roff = fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+        assert!(roff.contains(&format!(".TH {tool} 8 ")) && roff.contains(".SH NAME") && roff.contains(".SH SYNOPSIS"), "{}:\n{roff}", page.display());
+        if man_works {
+            let o = Command::new("man").args(["-P", "cat", "-l"]).arg(&page).env("MANWIDTH", "80").output().unwrap();
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert!(o.status.success() && out.contains("NAME") && out.contains("SYNOPSIS") && out.contains(tool), "man -l {}: {}", page.display(), text(&o));
+        }
+    }
+    // Nothing else: no cargo names, no pages for ferrofs-mangen.
+    let mut names: Vec<_> = fs::read_dir(&sbin).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["fsck.ferrofs", "mkfs.ferrofs", "tune.ferrofs"]);
+    assert_eq!(fs::read_dir(man.join("man8")).unwrap().count(), 3);
+}
+
+/// Until blkid knows ferrofs, mkfs says (unless -q) how to mount and fsck it: with -t ferrofs.
+#[test]
+fn mkfs_says_to_mount_and_fsck_with_the_type() {
+    let t = TempDir::new();
+    let img = t.path("img");
+    let o = run(MKFS, &["-L", "told", img.to_str().unwrap(), "20m"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("mount -t ferrofs DEVICE DIR") && out.contains("fsck -t ferrofs DEVICE") && out.contains("blkid"), "{out}");
+    let o = run(MKFS, &["-f", "-q", img.to_str().unwrap()]);
+    assert!(o.status.success() && o.stdout.is_empty() && o.stderr.is_empty(), "-q: {}", text(&o));
 }

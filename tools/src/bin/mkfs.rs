@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! `mkfs.ferrofs [-f] [-q] [-L label] [-U uuid] [-s size] [-d dir] DEVICE|FILE [FS-SIZE]`
 //!
+//! `-s` takes bytes (or a suffix); FS-SIZE, as mke2fs's fs-size, KiB without a suffix.
+//!
 //! Exit status: 0 made; 1 failed; 128+N stopped by signal N (SIGINT 130, SIGTERM 143, SIGHUP
 //! 129). A failed or stopped run leaves nothing half-made: an image file it created is removed,
 //! an existing image file or device gets back the contents it overwrote (its undo log,
@@ -103,7 +105,7 @@ fn main() {
     let (force, quiet, uuid, dir) = (args.force, args.quiet, args.uuid, args.root_dir.clone());
     let label = args.label.clone().unwrap_or_default().into_bytes();
     let size = match (args.size, args.fs_size) {
-        (Some(a), Some(b)) if a != b => die(&format!("--size {a} and FS-SIZE {b} disagree")),
+        (Some(a), Some(b)) if a != b => die(&format!("--size ({a} bytes) and FS-SIZE ({b} bytes) disagree")),
         (a, b) => a.or(b),
     };
     if label.len() > 64 {

@@ -92,6 +92,19 @@ pub fn is_root() -> bool {
     fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 
+/// The start of a root-only test. Such a test is ignored where build.rs found no root (or no
+/// /dev/loop-control, with `needs_loop`), unless `FERROFS_REQUIRE_ROOT_TESTS=1` (scripts/check
+/// as root) made it required: then it runs, and fails here, naming what is missing, instead of
+/// being skipped.
+pub fn require_root(needs_loop: bool) {
+    let why = if cfg!(ferrofs_require_root) { "FERROFS_REQUIRE_ROOT_TESTS=1 requires this test" } else { "built as root" };
+    assert!(is_root(), "{why}, but it does not run as root (make check runs the tests as root)");
+    assert!(
+        !needs_loop || Path::new("/dev/loop-control").exists(),
+        "{why}, but /dev/loop-control is missing (the loop driver: modprobe loop, or a container given /dev/loop*)"
+    );
+}
+
 /// A small host tree with files, a sparse file, subdirs, a symlink and a hard link.
 pub fn make_source(t: &TempDir) -> PathBuf {
     let src = t.path("src");
