@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# xfstests-config/run without fstests or a VM: --summarize counts fstests' xunit report right, and a
-# run that wrote no report (the time limit, a crash) is counted from ./check's output, the test it
-# was running as failed; not-run reasons are counted; a checkout that is not built is refused with
-# exit 2 and nothing is booted.
+# xfstests-config/run without fstests or a VM: --summarize counts fstests' xunit report right (a
+# test started but missing from it, when ./check was stopped, as failed); a run that wrote no report
+# (the time limit, a crash) is counted from ./check's output, the test it was running as failed;
+# not-run reasons are counted; a checkout that is not built is refused with exit 2, nothing booted.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -29,6 +29,16 @@ set -e
 [ "$(cat "$T/full/notrun-reasons")" = "$(printf '2\tferrofs does not support shutdown')" ] || fail "notrun-reasons: $(cat "$T/full/notrun-reasons")"
 grep -q "not ok 2 generic/002" "$T/full/results.ktap" || fail "KTAP lacks the failure"
 grep -q "diff here" "$T/full/junit.xml" || fail "JUnit lacks the failed test's .out.bad"
+
+# The same report, but ./check's output shows a fifth test it started and never reported (fstests
+# adds a test to result.xml when it ends): the run was stopped, and that test failed.
+cp -r "$T/full" "$T/xcut"
+printf 'generic/001         5s\ngeneric/002        - output mismatch\ngeneric/003        [not run] x\ngeneric/004        [not run] x\ngeneric/005        \n' > "$T/xcut/guest-output.txt"
+set +e
+out=$(xfstests-config/run --summarize "$T/xcut"); rc=$?
+set -e
+[ $rc = 1 ] && [[ $out == "fstests: 5 tests (partial: ./check was stopped): 1 passed, 2 not run, 2 failed (generic/002 generic/005); results: $T/xcut" ]] \
+    || fail "report of a stopped run: rc $rc: $out"
 
 # A run stopped by its time limit: no result.xml, only ./check's output.
 mkdir -p "$T/cut/results/generic"
