@@ -37,10 +37,13 @@ fn err(inode: &Inode<FerroFs>, e: FsError) -> Error {
     fs_err(inode.sb(), e)
 }
 
-/// `dir::link` on the running transaction's fs tree.
+/// `dir::link` on the running transaction's fs tree; names past the room of the child's
+/// `INODE_REF` item go into `INODE_EXTREF` items if the filesystem has `INCOMPAT_EXTREF` (else
+/// `EMLINK`).
 fn add_name(st: &mut TxnStore<'_>, dir: u64, name: &[u8], ino: u64, ftype: u8) -> core::result::Result<(), FsError> {
     let mut root = st.state().roots.fs_root;
-    let r = format::dir::link(st, &mut root, dir, name, ino, ftype);
+    let extrefs = st.state().committed.extrefs();
+    let r = format::dir::link(st, &mut root, dir, name, ino, ftype, extrefs);
     st.state().roots.fs_root = root;
     r.map(|_| ())
 }

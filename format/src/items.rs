@@ -38,15 +38,30 @@ pub fn ftype_from_mode(mode: u32) -> Option<u8> {
     }
 }
 
-/// Hash of a name for `DIR_ENTRY` / `XATTR_ITEM` keys: 64-bit FNV-1a with
-/// the top bit cleared.
-pub fn name_hash(name: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in name {
+/// FNV-1a offset basis.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Continues a 64-bit FNV-1a hash `h` over `bytes`.
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    h & (u64::MAX >> 1)
+    h
+}
+
+/// Hash of a name for `DIR_ENTRY` / `XATTR_ITEM` keys: 64-bit FNV-1a with
+/// the top bit cleared.
+pub fn name_hash(name: &[u8]) -> u64 {
+    fnv1a(FNV_OFFSET, name) & (u64::MAX >> 1)
+}
+
+/// Hash of (parent directory, name) for `INODE_EXTREF` keys: 64-bit FNV-1a
+/// over the directory's inode number (8 bytes, little-endian) then the name,
+/// with the top bit cleared.  Seeding with the directory spreads the same
+/// name in different directories over different items.
+pub fn extref_hash(dir: u64, name: &[u8]) -> u64 {
+    fnv1a(fnv1a(FNV_OFFSET, &dir.to_le_bytes()), name) & (u64::MAX >> 1)
 }
 
 /// Checks a directory entry name: 1..=255 bytes, no `/` or NUL, not `.`/`..`.
@@ -369,6 +384,82 @@ impl<'a> Iterator for InodeRefIter<'a> {
     }
 }
 
+/// One entry of an `INODE_EXTREF` item (key `(child, INODE_EXTREF,
+/// extref_hash(parent, name))`): parent u64, index u64, name_len u8, name.
+/// Names whose hashes collide share the item.  Holds the names of a child
+/// that do not fit its `INODE_REF` item for the parent (many hard links in
+/// one directory); only on filesystems with `INCOMPAT_EXTREF`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InodeExtref<'a> {
+    /// Parent directory.
+    pub dir: u64,
+    /// `DIR_INDEX` offset of the name in the parent.
+    pub index: u64,
+    /// Name.
+    pub name: &'a [u8],
+}
+
+/// Fixed part of an [`InodeExtref`].
+pub const INODE_EXTREF_HDR: usize = 17;
+
+impl<'a> InodeExtref<'a> {
+    /// Encoded size.
+    pub fn len(&self) -> usize {
+        INODE_EXTREF_HDR + self.name.len()
+    }
+    /// Always false.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+    /// Encodes at the start of `out`.
+    pub fn write_to(&self, out: &mut [u8]) -> Result<(), FsError> {
+        let e = FsError::Invalid("inode extref buffer too small");
+        let nl = u8::try_from(self.name.len()).map_err(|_| FsError::NameTooLong)?;
+        put_u64(out, 0, self.dir).ok_or(e)?;
+        put_u64(out, 8, self.index).ok_or(e)?;
+        put_u8(out, 16, nl).ok_or(e)?;
+        put_bytes(out, INODE_EXTREF_HDR, self.name).ok_or(e)
+    }
+    /// Iterates the entries of an `INODE_EXTREF` item.
+    pub fn iter(data: &'a [u8], blk: u64) -> InodeExtrefIter<'a> {
+        InodeExtrefIter { data, pos: 0, blk }
+    }
+}
+
+/// Iterator over `INODE_EXTREF` entries, yielding `(byte position, entry)`
+/// or a corruption error (then stops).
+pub struct InodeExtrefIter<'a> {
+    data: &'a [u8],
+    pos: usize,
+    blk: u64,
+}
+
+impl<'a> Iterator for InodeExtrefIter<'a> {
+    type Item = Result<(usize, InodeExtref<'a>), FsError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.data.len() {
+            return None;
+        }
+        let p = self.pos;
+        let parse = || -> Option<InodeExtref<'a>> {
+            let nl = usize::from(get_u8(self.data, p.checked_add(16)?)?);
+            let start = p.checked_add(INODE_EXTREF_HDR)?;
+            let name = self.data.get(start..start.checked_add(nl)?)?;
+            Some(InodeExtref { dir: get_u64(self.data, p)?, index: get_u64(self.data, p.checked_add(8)?)?, name })
+        };
+        match parse() {
+            Some(e) if !e.name.is_empty() => {
+                self.pos = p + e.len();
+                Some(Ok((p, e)))
+            }
+            _ => {
+                self.pos = self.data.len();
+                Some(Err(FsError::corrupt(self.blk, "bad inode extref")))
+            }
+        }
+    }
+}
+
 /// Extent flag: preallocated, reads as zeros (unwritten).
 pub const EXTENT_PREALLOC: u32 = 1;
 
@@ -546,6 +637,32 @@ mod tests {
     }
 
     #[test]
+    fn extref_roundtrip() {
+        let mut buf = [0u8; 64];
+        let a = InodeExtref { dir: 256, index: 7, name: b"abc" };
+        let b = InodeExtref { dir: 300, index: u64::MAX, name: b"z" };
+        a.write_to(&mut buf).unwrap();
+        b.write_to(&mut buf[a.len()..]).unwrap();
+        let total = a.len() + b.len();
+        let mut it = InodeExtref::iter(&buf[..total], 0);
+        assert_eq!(it.next(), Some(Ok((0, a))));
+        assert_eq!(it.next(), Some(Ok((a.len(), b))));
+        assert_eq!(it.next(), None);
+        // cut short, empty name, name past the end
+        assert!(InodeExtref::iter(&buf[..total - 1], 0).nth(1).unwrap().is_err());
+        assert!(InodeExtref::iter(&buf[..INODE_EXTREF_HDR - 1], 0).next().unwrap().is_err());
+        let mut bad = buf;
+        bad[16] = 0;
+        assert!(InodeExtref::iter(&bad[..total], 0).next().unwrap().is_err());
+        bad[16] = 200;
+        let mut it = InodeExtref::iter(&bad[..total], 0);
+        assert!(it.next().unwrap().is_err());
+        assert!(it.next().is_none(), "the iterator stops after an error");
+        assert!(InodeExtref { dir: 1, index: 1, name: &[b'x'; 256] }.write_to(&mut [0u8; 300]).is_err());
+        assert!(a.write_to(&mut buf[..a.len() - 1]).is_err());
+    }
+
+    #[test]
     fn extent_roundtrip() {
         let e = ExtentData { generation: 1, disk_start: 500, disk_blocks: 4, offset: 4096, len: 8192, flags: 0 };
         assert_eq!(ExtentData::parse(&e.to_bytes(), 0), Ok(e));
@@ -561,6 +678,11 @@ mod tests {
     #[test]
     fn hashes_and_names() {
         assert_ne!(name_hash(b"a"), name_hash(b"b"));
+        // FNV-1a test vector ("a": 0xaf63dc4c8601ec8c, top bit cleared)
+        assert_eq!(name_hash(b"a"), 0xaf63_dc4c_8601_ec8c & (u64::MAX >> 1));
+        assert_ne!(extref_hash(256, b"a"), extref_hash(257, b"a"));
+        assert_ne!(extref_hash(256, b"a"), extref_hash(256, b"b"));
+        assert_eq!(extref_hash(256, b"a") >> 63, 0);
         assert_eq!(name_hash(b"") >> 63, 0);
         assert!(check_name(b"ok").is_ok());
         assert!(check_name(b"a/b").is_err());

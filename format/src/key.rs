@@ -14,6 +14,10 @@ pub const ORPHAN_ITEM: u8 = 48;
 pub const ORPHAN_OBJECTID: u64 = 5;
 /// `INODE_REF`: key `(child ino, 12, parent dir ino)`, value: list of (index, name).
 pub const INODE_REF: u8 = 12;
+/// `INODE_EXTREF`: key `(child ino, 13, extref_hash(parent dir ino, name))`, value: list of
+/// (parent, index, name); names that do not fit the child's `INODE_REF` item for the parent
+/// (filesystems with `INCOMPAT_EXTREF` only).
+pub const INODE_EXTREF: u8 = 13;
 /// `XATTR_ITEM`: key `(ino, 24, name_hash(name))`, value: list of (name, value).
 pub const XATTR_ITEM: u8 = 24;
 /// `DIR_ENTRY`: key `(dir ino, 84, name_hash(name))`, value: list of entries.

@@ -31,7 +31,7 @@ pub mod xattr;
 
 pub use crc32c::crc32c;
 pub use error::FsError;
-pub use items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeItem, InodeRef, Timespec};
+pub use items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeExtref, InodeItem, InodeRef, Timespec};
 pub use key::Key;
 pub use layout::*;
 pub use superblock::DiskSuper;

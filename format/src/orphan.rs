@@ -63,7 +63,7 @@ impl<const N: usize> Freed<N> {
 /// several transactions): every item after its `INODE_ITEM` first (file
 /// extents drop their data extent's reference), the `INODE_ITEM` last, so
 /// that until the end the inode can still be read and its deletion resumed.
-/// The inode must have no names left (its `INODE_REF`s are gone).
+/// The inode must have no names left (its `INODE_REF`s and `INODE_EXTREF`s are gone).
 pub fn free_inode_items<S: BlockStore, const N: usize>(
     s: &mut S,
     fs_root: &mut Root,

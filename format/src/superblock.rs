@@ -15,8 +15,13 @@ pub const VERSION: u32 = 1;
 pub const COMPAT_SUPP: u64 = 0;
 /// Read-only-compat features this code knows (none yet).
 pub const RO_COMPAT_SUPP: u64 = 0;
-/// Incompat features this code knows (none yet).
-pub const INCOMPAT_SUPP: u64 = 0;
+/// Incompat feature: a child's names in one directory that do not fit its
+/// `INODE_REF` item live in `INODE_EXTREF` items (many hard links of one
+/// inode in one directory).  Code that does not know the bit would miss
+/// those names, so it must not mount.  mkfs sets it on every filesystem.
+pub const INCOMPAT_EXTREF: u64 = 1 << 0;
+/// Incompat features this code knows.
+pub const INCOMPAT_SUPP: u64 = INCOMPAT_EXTREF;
 /// Length of the label field.
 pub const LABEL_LEN: usize = 64;
 
@@ -179,6 +184,11 @@ impl DiskSuper {
         Ok(())
     }
 
+    /// Whether names may go into `INODE_EXTREF` items ([`INCOMPAT_EXTREF`]).
+    pub fn extrefs(&self) -> bool {
+        self.incompat & INCOMPAT_EXTREF != 0
+    }
+
     /// True if unknown read-only-compat bits forbid writing.
     pub fn read_only_required(&self) -> bool {
         self.ro_compat & !RO_COMPAT_SUPP != 0
@@ -306,6 +316,10 @@ mod tests {
         s2.incompat = 1 << 5;
         s2.write_to(&mut bad).unwrap();
         assert_eq!(DiskSuper::parse(&bad, 16), Err(FsError::UnknownIncompat(5)));
+        s2.incompat = INCOMPAT_EXTREF;
+        s2.write_to(&mut bad).unwrap();
+        assert!(DiskSuper::parse(&bad, 16).unwrap().extrefs());
+        assert!(!sb.extrefs());
         assert_eq!(DiskSuper::parse(&buf[..100], 16), Err(FsError::Invalid("superblock buffer is not one block")));
     }
 

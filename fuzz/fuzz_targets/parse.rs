@@ -2,7 +2,7 @@
 //! never panic on arbitrary bytes.
 #![no_main]
 
-use ferrofs_format::items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeItem, InodeRef};
+use ferrofs_format::items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeExtref, InodeItem, InodeRef};
 use ferrofs_format::layout::BLOCK_SIZE;
 use ferrofs_format::node::{self, Expect};
 use ferrofs_format::superblock::DiskSuper;
@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
                     let _ = DirIndex::parse(d, blk);
                     let _ = DirEntry::iter(d, blk).count();
                     let _ = InodeRef::iter(d, blk).count();
+                    let _ = InodeExtref::iter(d, blk).count();
                     let _ = xattr::check_item(d, blk);
                 } else {
                     let _ = node::ptr(b, i);
@@ -42,5 +43,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = InodeItem::parse(data, blk);
     let _ = DirEntry::iter(data, blk).count();
+    let _ = InodeRef::iter(data, blk).count();
+    let _ = InodeExtref::iter(data, blk).count();
     let _ = xattr::check_item(data, blk);
 });

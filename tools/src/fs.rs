@@ -4,7 +4,7 @@
 use ferrofs_format::items::{ExtentData, InodeItem, Timespec, S_IFDIR};
 use ferrofs_format::key::{Key, EXTENT_DATA};
 use ferrofs_format::layout::*;
-use ferrofs_format::superblock::{self, DiskSuper, VERSION};
+use ferrofs_format::superblock::{self, DiskSuper, INCOMPAT_EXTREF, VERSION};
 use ferrofs_format::tree::{self, Root};
 use ferrofs_format::commit::{self, TxnRoots};
 use ferrofs_format::{dir, extent, inode, FsError};
@@ -68,7 +68,9 @@ impl<D: Device> Fs<D> {
             version: VERSION,
             compat: 0,
             ro_compat: 0,
-            incompat: 0,
+            // Every new filesystem may hold extended inode refs (thousands of hard links of
+            // one file in one directory).
+            incompat: INCOMPAT_EXTREF,
             uuid: opts.uuid,
             label: [0; 64],
             total_blocks: opts.total_blocks,
@@ -164,9 +166,10 @@ impl<D: Device> Fs<D> {
         inode::write(&mut self.store, &mut self.fs_root, ino, i)
     }
 
-    /// Adds a directory entry (no inode updates).
+    /// Adds a directory entry (no inode updates); names past the `INODE_REF` item's
+    /// room go into `INODE_EXTREF` items if the superblock has `INCOMPAT_EXTREF`.
     pub fn link(&mut self, dir: u64, name: &[u8], ino: u64, ftype: u8) -> Result<u64, FsError> {
-        dir::link(&mut self.store, &mut self.fs_root, dir, name, ino, ftype)
+        dir::link(&mut self.store, &mut self.fs_root, dir, name, ino, ftype, self.sb.extrefs())
     }
 
     /// Writes `data` (a multiple of the block size) at `file_off` of `ino`

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use ferrofs_format::items::{
-    ftype_from_mode, name_hash, DirEntry, DirIndex, ExtentData, ExtentItem, InodeItem, InodeRef, EXTENT_FLAG_DATA,
+    extref_hash, ftype_from_mode, name_hash, DirEntry, DirIndex, ExtentData, ExtentItem, InodeExtref, InodeItem, InodeRef, EXTENT_FLAG_DATA,
     EXTENT_FLAG_META, EXTENT_PREALLOC, FT_DIR, FT_LNK, FT_REG,
 };
 use ferrofs_format::key::*;
@@ -576,7 +576,7 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
         if !inodes.contains_key(&o) && reported_missing.insert(o) {
             c.problem(format!("inode {o}: items (type {}) without an inode item", it.key.ty), None);
         }
-        if !matches!(it.key.ty, INODE_ITEM | INODE_REF | XATTR_ITEM | DIR_ENTRY | DIR_INDEX | EXTENT_DATA | SYMLINK_ITEM) {
+        if !matches!(it.key.ty, INODE_ITEM | INODE_REF | INODE_EXTREF | XATTR_ITEM | DIR_ENTRY | DIR_INDEX | EXTENT_DATA | SYMLINK_ITEM) {
             c.problem(format!("inode {o}: unknown item type {}", it.key.ty), None);
         }
     }
@@ -596,6 +596,8 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
     }
     let mut names: HashMap<u64, u64> = HashMap::new();
     let mut subdirs: HashMap<u64, u64> = HashMap::new();
+    // (child, directory, index) of every back reference seen, INODE_REF or INODE_EXTREF
+    let mut backrefs: HashSet<(u64, u64, u64)> = HashSet::new();
     let get = |k: &Key| by_key.get(k).and_then(|&i| items.get(i));
     for it in &items {
         let d = it.key.objectid;
@@ -635,8 +637,11 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
                             }
                         }
                     }
+                    // the back reference: in the INODE_REF item, or in an INODE_EXTREF item
                     let has_ref = get(&Key::new(e.ino, INODE_REF, d)).is_some_and(|r| {
                         InodeRef::iter(&r.data, r.blk).any(|x| matches!(x, Ok((_, x)) if x.index == e.index && x.name == e.name))
+                    }) || get(&Key::new(e.ino, INODE_EXTREF, extref_hash(d, e.name))).is_some_and(|r| {
+                        InodeExtref::iter(&r.data, r.blk).any(|x| matches!(x, Ok((_, x)) if x.dir == d && x.index == e.index && x.name == e.name))
                     });
                     if !has_ref {
                         c.problem(format!("inode {}: no back reference for entry '{nm}' in directory {d}", e.ino), None);
@@ -665,6 +670,38 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
                             let ok = get(&Key::new(it.key.offset, DIR_INDEX, r.index)).is_some_and(|x| matches!(DirIndex::parse(&x.data, x.blk), Ok(di) if di.ino == d && di.name == r.name));
                             if !ok {
                                 c.problem(format!("inode {d}: back reference to directory {} '{}' has no directory entry", it.key.offset, String::from_utf8_lossy(r.name)), None);
+                            }
+                            if !backrefs.insert((d, it.key.offset, r.index)) {
+                                c.problem(format!("inode {d}: name '{}' in directory {} has two back references", String::from_utf8_lossy(r.name), it.key.offset), None);
+                            }
+                        }
+                    }
+                }
+            }
+            INODE_EXTREF => {
+                if !c.sb.extrefs() {
+                    c.problem(format!("inode {d}: extended back reference item on a filesystem without the extref feature (incompat bit)"), None);
+                }
+                if inodes.get(&d).is_some_and(|i| i.ftype() == FT_DIR) {
+                    c.problem(format!("inode {d}: directory named by an extended back reference"), None);
+                }
+                for r in InodeExtref::iter(&it.data, it.blk) {
+                    match r {
+                        Err(_) => {
+                            c.problem(format!("inode {d}: malformed extended back reference item"), None);
+                            break;
+                        }
+                        Ok((_, r)) => {
+                            let nm = String::from_utf8_lossy(r.name);
+                            if extref_hash(r.dir, r.name) != it.key.offset {
+                                c.problem(format!("inode {d}: extended back reference to directory {} '{nm}' stored under the wrong hash", r.dir), None);
+                            }
+                            let ok = get(&Key::new(r.dir, DIR_INDEX, r.index)).is_some_and(|x| matches!(DirIndex::parse(&x.data, x.blk), Ok(di) if di.ino == d && di.name == r.name));
+                            if !ok {
+                                c.problem(format!("inode {d}: back reference to directory {} '{nm}' has no directory entry", r.dir), None);
+                            }
+                            if !backrefs.insert((d, r.dir, r.index)) {
+                                c.problem(format!("inode {d}: name '{nm}' in directory {} has two back references", r.dir), None);
                             }
                         }
                     }

@@ -6,8 +6,8 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ferrofs_format::items::{ExtentData, InodeItem, FT_REG, S_IFLNK, S_IFREG};
-use ferrofs_format::key::{Key, DIR_INDEX, EXTENT_DATA};
+use ferrofs_format::items::{extref_hash, ExtentData, InodeExtref, InodeItem, FT_REG, S_IFLNK, S_IFREG};
+use ferrofs_format::key::{Key, DIR_INDEX, EXTENT_DATA, INODE_EXTREF};
 use ferrofs_format::layout::{BACKUP_SUPER_BLOCK_NR, BLOCK_SIZE, BLOCK_SIZE_U64, ROOT_DIR_INO, SUPER_BLOCK_NR};
 use ferrofs_format::superblock::DiskSuper;
 use ferrofs_format::{dir, extent, inode, node, orphan, tree};
@@ -113,6 +113,40 @@ fn mkfs_populate_then_fsck_clean() {
     assert_eq!(names.len(), 150);
     assert_eq!(names[0], "file000");
     assert_eq!(names[149], "file149");
+}
+
+/// fstests generic/040 and generic/041 through `mkfs -d`: a file with hundreds of hard links in
+/// one directory, past the room of its `INODE_REF` item, is copied whole (the rest of the names
+/// in `INODE_EXTREF` items).
+#[test]
+fn mkfs_copies_many_hard_links_in_one_directory() {
+    let t = TempDir::new();
+    let src = t.path("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/f"), b"linked\n").unwrap();
+    for i in 0..300 {
+        fs::hard_link(src.join("d/f"), src.join(format!("d/link-{i:04}"))).unwrap();
+    }
+    let img = t.path("img");
+    let o = run(MKFS, &["-q", "-s", "32m", "-d", src.to_str().unwrap(), img.to_str().unwrap()]);
+    assert!(o.status.success(), "mkfs failed: {}", text(&o));
+    let (code, out) = fsck(&img, "-fn");
+    assert_eq!(code, 0, "{out}");
+    let mut fs = open_fs(&img);
+    assert!(fs.sb.extrefs(), "mkfs sets INCOMPAT_EXTREF");
+    let f = ino_of(&mut fs, &["d", "f"]);
+    assert_eq!(inode::read(&mut fs.store, &fs.fs_root, f).unwrap().unwrap().nlink, 301);
+    for i in 0..300 {
+        assert_eq!(ino_of(&mut fs, &["d", &format!("link-{i:04}")]), f);
+    }
+    let mut extrefs = 0;
+    let root = fs.fs_root;
+    tree::for_each_in(&mut fs.store, &root, &Key::new(f, INODE_EXTREF, 0), &Key::new(f, INODE_EXTREF, u64::MAX), |_, _| {
+        extrefs += 1;
+        Ok(true)
+    })
+    .unwrap();
+    assert!(extrefs > 100, "{extrefs} INODE_EXTREF items");
 }
 
 #[test]
@@ -400,6 +434,19 @@ fn dmg_unreachable_inode(img: &Path) -> String {
     format!("inode {ino}: unreachable (no directory entry names it)")
 }
 
+/// An extended back reference (`INODE_EXTREF`) naming a directory entry that does not exist.
+fn dmg_extref_without_entry(img: &Path) -> String {
+    let mut ino = 0;
+    with_fs(img, |fs| {
+        ino = ino_of(fs, &["two"]);
+        let x = InodeExtref { dir: ROOT_DIR_INO, index: 9999, name: b"ghost" };
+        let mut v = vec![0u8; x.len()];
+        x.write_to(&mut v).unwrap();
+        tree::insert(&mut fs.store, &mut fs.fs_root, &Key::new(ino, INODE_EXTREF, extref_hash(ROOT_DIR_INO, b"ghost")), &v).unwrap();
+    });
+    format!("inode {ino}: back reference to directory {ROOT_DIR_INO} 'ghost' has no directory entry")
+}
+
 /// A damage class and the fsck(8) exit codes for it (0 clean, 1 corrected, 4 left uncorrected).
 struct Damage {
     name: &'static str,
@@ -434,6 +481,7 @@ const DAMAGE: &[Damage] = &[
     Damage { name: "orphan item for a linked inode", make: dmg_orphan_item_linked, fixable: 1, codes: [4, 1, 0, 1] },
     Damage { name: "orphan item for a missing inode", make: dmg_orphan_item_missing, fixable: 1, codes: [4, 1, 0, 1] },
     Damage { name: "unreachable inode", make: dmg_unreachable_inode, fixable: 0, codes: [4, 4, 0, 4] },
+    Damage { name: "extended back reference without its entry", make: dmg_extref_without_entry, fixable: 0, codes: [4, 4, 0, 4] },
 ];
 
 /// Every damage class under one of `-n`, `-y`, `-p`, `-pf`, each on a fresh image: the exit

@@ -1,6 +1,6 @@
 //! Parsers never panic: random and mutated blocks fed to every parser.
 
-use ferrofs_format::items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeItem, InodeRef};
+use ferrofs_format::items::{DirEntry, DirIndex, ExtentData, ExtentItem, InodeExtref, InodeItem, InodeRef};
 use ferrofs_format::layout::{BLOCK_SIZE, SUPER_BLOCK_NR};
 use ferrofs_format::node::{self, Expect};
 use ferrofs_format::superblock::DiskSuper;
@@ -29,6 +29,7 @@ fn exercise_items(d: &[u8]) {
     let _ = DirIndex::parse(d, 0);
     let _ = DirEntry::iter(d, 0).count();
     let _ = InodeRef::iter(d, 0).count();
+    let _ = InodeExtref::iter(d, 0).count();
 }
 
 #[test]
