@@ -234,41 +234,23 @@ impl<'a> DirEntry<'a> {
     }
     /// Iterates over the entries of a `DIR_ENTRY` item from leaf `blk`.
     pub fn iter(data: &'a [u8], blk: u64) -> DirEntryIter<'a> {
-        DirEntryIter { data, pos: 0, blk }
+        EntryIter::new(data, blk)
     }
 }
 
 /// Iterator over the entries of a `DIR_ENTRY` item; yields
 /// `(byte position, entry)` or a corruption error (then stops).
-pub struct DirEntryIter<'a> {
-    data: &'a [u8],
-    pos: usize,
-    blk: u64,
-}
+pub type DirEntryIter<'a> = EntryIter<'a, DirEntry<'a>>;
 
-impl<'a> Iterator for DirEntryIter<'a> {
-    type Item = Result<(usize, DirEntry<'a>), FsError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.data.len() {
-            return None;
-        }
-        let c = FsError::corrupt(self.blk, "bad directory entry");
-        let p = self.pos;
-        let parse = || -> Option<DirEntry<'a>> {
-            let nl = usize::from(get_u8(self.data, p + 17)?);
-            let name = self.data.get(p + DIR_ENTRY_HDR..p + DIR_ENTRY_HDR + nl)?;
-            Some(DirEntry { ino: get_u64(self.data, p)?, index: get_u64(self.data, p + 8)?, ftype: get_u8(self.data, p + 16)?, name })
-        };
-        match parse() {
-            Some(e) if !e.name.is_empty() => {
-                self.pos = p + e.len();
-                Some(Ok((p, e)))
-            }
-            _ => {
-                self.pos = self.data.len();
-                Some(Err(c))
-            }
-        }
+impl<'a> ListEntry<'a> for DirEntry<'a> {
+    const HDR: usize = DIR_ENTRY_HDR;
+    const NAME_LEN_AT: usize = 17;
+    const WHAT: &'static str = "bad directory entry";
+    fn parse_at(data: &'a [u8], p: usize, name: &'a [u8]) -> Option<Self> {
+        Some(DirEntry { ino: get_u64(data, p)?, index: get_u64(data, p.checked_add(8)?)?, ftype: get_u8(data, p.checked_add(16)?)?, name })
+    }
+    fn name(&self) -> &'a [u8] {
+        self.name
     }
 }
 
@@ -348,39 +330,23 @@ impl<'a> InodeRef<'a> {
     }
     /// Iterates the entries of an `INODE_REF` item.
     pub fn iter(data: &'a [u8], blk: u64) -> InodeRefIter<'a> {
-        InodeRefIter { data, pos: 0, blk }
+        EntryIter::new(data, blk)
     }
 }
 
-/// Iterator over `INODE_REF` entries, yielding `(byte position, entry)`.
-pub struct InodeRefIter<'a> {
-    data: &'a [u8],
-    pos: usize,
-    blk: u64,
-}
+/// Iterator over `INODE_REF` entries, yielding `(byte position, entry)`
+/// or a corruption error (then stops).
+pub type InodeRefIter<'a> = EntryIter<'a, InodeRef<'a>>;
 
-impl<'a> Iterator for InodeRefIter<'a> {
-    type Item = Result<(usize, InodeRef<'a>), FsError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.data.len() {
-            return None;
-        }
-        let p = self.pos;
-        let parse = || -> Option<InodeRef<'a>> {
-            let nl = usize::from(get_u8(self.data, p + 8)?);
-            let name = self.data.get(p + INODE_REF_HDR..p + INODE_REF_HDR + nl)?;
-            Some(InodeRef { index: get_u64(self.data, p)?, name })
-        };
-        match parse() {
-            Some(e) if !e.name.is_empty() => {
-                self.pos = p + e.len();
-                Some(Ok((p, e)))
-            }
-            _ => {
-                self.pos = self.data.len();
-                Some(Err(FsError::corrupt(self.blk, "bad inode ref")))
-            }
-        }
+impl<'a> ListEntry<'a> for InodeRef<'a> {
+    const HDR: usize = INODE_REF_HDR;
+    const NAME_LEN_AT: usize = 8;
+    const WHAT: &'static str = "bad inode ref";
+    fn parse_at(data: &'a [u8], p: usize, name: &'a [u8]) -> Option<Self> {
+        Some(InodeRef { index: get_u64(data, p)?, name })
+    }
+    fn name(&self) -> &'a [u8] {
+        self.name
     }
 }
 
@@ -422,39 +388,80 @@ impl<'a> InodeExtref<'a> {
     }
     /// Iterates the entries of an `INODE_EXTREF` item.
     pub fn iter(data: &'a [u8], blk: u64) -> InodeExtrefIter<'a> {
-        InodeExtrefIter { data, pos: 0, blk }
+        EntryIter::new(data, blk)
     }
 }
 
 /// Iterator over `INODE_EXTREF` entries, yielding `(byte position, entry)`
 /// or a corruption error (then stops).
-pub struct InodeExtrefIter<'a> {
+pub type InodeExtrefIter<'a> = EntryIter<'a, InodeExtref<'a>>;
+
+impl<'a> ListEntry<'a> for InodeExtref<'a> {
+    const HDR: usize = INODE_EXTREF_HDR;
+    const NAME_LEN_AT: usize = 16;
+    const WHAT: &'static str = "bad inode extref";
+    fn parse_at(data: &'a [u8], p: usize, name: &'a [u8]) -> Option<Self> {
+        Some(InodeExtref { dir: get_u64(data, p)?, index: get_u64(data, p.checked_add(8)?)?, name })
+    }
+    fn name(&self) -> &'a [u8] {
+        self.name
+    }
+}
+
+/// An entry of an item that lists several: a fixed header holding the
+/// name's length (one byte at `NAME_LEN_AT`), then the name.
+pub trait ListEntry<'a>: Sized {
+    /// Bytes before the name.
+    const HDR: usize;
+    /// Where in the header the name's length is.
+    const NAME_LEN_AT: usize;
+    /// What a malformed entry is called in the corruption error.
+    const WHAT: &'static str;
+    /// The entry whose header starts at `p` of `data`, with its `name`
+    /// (`None` when the header does not fit).
+    fn parse_at(data: &'a [u8], p: usize, name: &'a [u8]) -> Option<Self>;
+    /// The entry's name.
+    fn name(&self) -> &'a [u8];
+}
+
+/// Iterator over the entries of a list item from leaf `blk`: yields
+/// `(byte position, entry)`, or a corruption error for an entry that does
+/// not fit or has an empty name (then stops).
+pub struct EntryIter<'a, E> {
     data: &'a [u8],
     pos: usize,
     blk: u64,
+    _entry: core::marker::PhantomData<E>,
 }
 
-impl<'a> Iterator for InodeExtrefIter<'a> {
-    type Item = Result<(usize, InodeExtref<'a>), FsError>;
+impl<'a, E> EntryIter<'a, E> {
+    fn new(data: &'a [u8], blk: u64) -> Self {
+        EntryIter { data, pos: 0, blk, _entry: core::marker::PhantomData }
+    }
+}
+
+impl<'a, E: ListEntry<'a>> Iterator for EntryIter<'a, E> {
+    type Item = Result<(usize, E), FsError>;
     fn next(&mut self) -> Option<Self::Item> {
         if self.pos >= self.data.len() {
             return None;
         }
         let p = self.pos;
-        let parse = || -> Option<InodeExtref<'a>> {
-            let nl = usize::from(get_u8(self.data, p.checked_add(16)?)?);
-            let start = p.checked_add(INODE_EXTREF_HDR)?;
-            let name = self.data.get(start..start.checked_add(nl)?)?;
-            Some(InodeExtref { dir: get_u64(self.data, p)?, index: get_u64(self.data, p.checked_add(8)?)?, name })
+        let parse = || -> Option<(E, usize)> {
+            let nl = usize::from(get_u8(self.data, p.checked_add(E::NAME_LEN_AT)?)?);
+            let start = p.checked_add(E::HDR)?;
+            let end = start.checked_add(nl)?;
+            let name = self.data.get(start..end)?;
+            Some((E::parse_at(self.data, p, name)?, end))
         };
         match parse() {
-            Some(e) if !e.name.is_empty() => {
-                self.pos = p + e.len();
+            Some((e, end)) if !e.name().is_empty() => {
+                self.pos = end;
                 Some(Ok((p, e)))
             }
             _ => {
                 self.pos = self.data.len();
-                Some(Err(FsError::corrupt(self.blk, "bad inode extref")))
+                Some(Err(FsError::corrupt(self.blk, E::WHAT)))
             }
         }
     }
