@@ -748,6 +748,7 @@ fn tune_shows_and_changes_label_and_uuid() {
     assert!(run(MKFS, &["-q", "-L", "old", img.to_str().unwrap(), "20M"]).status.success());
     let l = tune_list(&img);
     assert!(l.contains("volume name:   old") && l.contains("Block size:               4096") && l.contains("Format version:           1"), "{l}");
+    assert!(l.contains("Filesystem features:      extref (compat 0x0, ro_compat 0x0, incompat 0x1)"), "{l}");
     assert_eq!(l.matches("valid").count(), 2, "{l}");
     let o = run(TUNE, &["-L", "new label", "-U", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", img.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));

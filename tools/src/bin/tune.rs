@@ -28,7 +28,9 @@ fn list(target: &str, sb: &DiskSuper, copies: [&str; 2]) {
     println!("Generation:               {}", sb.generation);
     println!("Next inode:               {}", sb.next_inode);
     println!("Root directory inode:     {}", sb.root_dir);
-    println!("Features:                 compat {:#x}, ro_compat {:#x}, incompat {:#x}", sb.compat, sb.ro_compat, sb.incompat);
+    // Named like dumpe2fs's "Filesystem features" line, with the raw bits beside.
+    let names = if sb.extrefs() { "extref" } else { "(none)" };
+    println!("Filesystem features:      {names} (compat {:#x}, ro_compat {:#x}, incompat {:#x})", sb.compat, sb.ro_compat, sb.incompat);
     println!("fs tree root:             block {} level {} generation {}", sb.fs_root.block, sb.fs_root.level, sb.fs_root.generation);
     println!("extent tree root:         block {} level {} generation {}", sb.extent_root.block, sb.extent_root.level, sb.extent_root.generation);
     for (blk, state) in SUPER_BLOCK_NRS.iter().zip(copies) {
