@@ -599,6 +599,18 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
     // (child, directory, index) of every back reference seen, INODE_REF or INODE_EXTREF
     let mut backrefs: HashSet<(u64, u64, u64)> = HashSet::new();
     let get = |k: &Key| by_key.get(k).and_then(|&i| items.get(i));
+    // A back reference (INODE_REF or INODE_EXTREF entry) of inode `d`: its directory index item
+    // names `d` by the same name, and no other back reference claims that name.
+    let check_backref = |c: &mut Checker<D>, backrefs: &mut HashSet<(u64, u64, u64)>, d: u64, dir: u64, index: u64, name: &[u8]| {
+        let nm = String::from_utf8_lossy(name);
+        let ok = get(&Key::new(dir, DIR_INDEX, index)).is_some_and(|x| matches!(DirIndex::parse(&x.data, x.blk), Ok(di) if di.ino == d && di.name == name));
+        if !ok {
+            c.problem(format!("inode {d}: back reference to directory {dir} '{nm}' has no directory entry"), None);
+        }
+        if !backrefs.insert((d, dir, index)) {
+            c.problem(format!("inode {d}: name '{nm}' in directory {dir} has two back references"), None);
+        }
+    };
     for it in &items {
         let d = it.key.objectid;
         match it.key.ty {
@@ -666,15 +678,7 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
                             c.problem(format!("inode {d}: malformed back reference item"), None);
                             break;
                         }
-                        Ok((_, r)) => {
-                            let ok = get(&Key::new(it.key.offset, DIR_INDEX, r.index)).is_some_and(|x| matches!(DirIndex::parse(&x.data, x.blk), Ok(di) if di.ino == d && di.name == r.name));
-                            if !ok {
-                                c.problem(format!("inode {d}: back reference to directory {} '{}' has no directory entry", it.key.offset, String::from_utf8_lossy(r.name)), None);
-                            }
-                            if !backrefs.insert((d, it.key.offset, r.index)) {
-                                c.problem(format!("inode {d}: name '{}' in directory {} has two back references", String::from_utf8_lossy(r.name), it.key.offset), None);
-                            }
-                        }
+                        Ok((_, r)) => check_backref(c, &mut backrefs, d, it.key.offset, r.index, r.name),
                     }
                 }
             }
@@ -692,17 +696,10 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
                             break;
                         }
                         Ok((_, r)) => {
-                            let nm = String::from_utf8_lossy(r.name);
                             if extref_hash(r.dir, r.name) != it.key.offset {
-                                c.problem(format!("inode {d}: extended back reference to directory {} '{nm}' stored under the wrong hash", r.dir), None);
+                                c.problem(format!("inode {d}: extended back reference to directory {} '{}' stored under the wrong hash", r.dir, String::from_utf8_lossy(r.name)), None);
                             }
-                            let ok = get(&Key::new(r.dir, DIR_INDEX, r.index)).is_some_and(|x| matches!(DirIndex::parse(&x.data, x.blk), Ok(di) if di.ino == d && di.name == r.name));
-                            if !ok {
-                                c.problem(format!("inode {d}: back reference to directory {} '{nm}' has no directory entry", r.dir), None);
-                            }
-                            if !backrefs.insert((d, r.dir, r.index)) {
-                                c.problem(format!("inode {d}: name '{nm}' in directory {} has two back references", r.dir), None);
-                            }
+                            check_backref(c, &mut backrefs, d, r.dir, r.index, r.name);
                         }
                     }
                 }
