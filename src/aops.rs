@@ -137,13 +137,18 @@ pub(crate) fn fsync(file: &OpenFile<'_, FerroFs>, start: u64, end: u64) -> Resul
 }
 
 /// The size change of a truncate (`setattr` with `ATTR_SIZE`; the inode lock is held). Shrinking
-/// zeroes the tail of the new last block, drops the page cache past it, waits for writes in
-/// flight there and frees the extents past it; growing leaves a hole.
+/// (or keeping the size when blocks are allocated past the end) zeroes the tail of the new last
+/// block, drops the page cache past it, waits for writes in flight there and frees the extents
+/// past it; growing leaves a hole.
 pub(crate) fn truncate(inode: &Inode<FerroFs>, size: u64) -> Result {
     let old = inode.size();
     let data = inode.data();
     inode.dio_wait();
-    if size >= old {
+    let from = size.next_multiple_of(BS);
+    // A truncate to the same size still frees what is allocated past the end (blocks that
+    // fallocate(KEEP_SIZE) set aside), as on ext4 and XFS; one lookup tells whether there is any.
+    let trim = size == old && with_tree(inode.sb(), |st, root| format::inode::next_extent(st, &root, inode.ino(), from))?.is_some();
+    if size >= old && !trim {
         zero_eof_tail(inode, old, size)?;
         inode.truncate_setsize(size);
         // The new range is a hole: the on-disk size may cover it at once.
@@ -154,7 +159,6 @@ pub(crate) fn truncate(inode: &Inode<FerroFs>, size: u64) -> Result {
         inode.zero_range(size, size.next_multiple_of(BS) - size)?;
     }
     inode.truncate_setsize(size);
-    let from = size.next_multiple_of(BS);
     ordered::wait_range(inode, from, u64::MAX);
     ordered::unreserve(inode, from / BS, u64::MAX / BS)?;
     data.map_seq.fetch_add(1, Ordering::AcqRel);

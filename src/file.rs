@@ -13,6 +13,9 @@ use kernel::error::Result;
 /// (FIEMAP); a file with more reports every extent with several references as shared.
 const SHARED_SCAN_LIMIT: usize = 4096;
 
+/// File extent items merged into one reported mapping at most (each is one more lookup).
+const REPORT_MERGE_LIMIT: usize = 256;
+
 /// Maps the range at `pos` (up to `len` bytes) to the device: the extent covering `pos`, or the
 /// hole up to the next extent.
 pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<Mapping> {
@@ -58,15 +61,41 @@ pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<M
 /// reported as delayed allocation, so it counts as data.
 pub(crate) fn map_report(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<Mapping> {
     let mut m = map_blocks(inode, pos, len)?;
-    if let MapKind::Mapped(_) = m.kind {
-        // FIEMAP_EXTENT_SHARED: the disk extent has references from elsewhere (a reflink).
+    if let MapKind::Mapped(_) | MapKind::Unwritten(_) = m.kind {
         let ino = inode.ino();
-        m.shared = with_tree(inode.sb(), |st, root| {
-            let ext_root = st.state().roots.ext_root;
-            match format::inode::extent_at(st, &root, ino, m.offset)? {
-                Some((_, e)) => format::fileext::shared(st, &root, &ext_root, ino, &e, SHARED_SCAN_LIMIT),
-                None => Ok(false),
+        let want_end = pos.saturating_add(len);
+        let mapped = matches!(m.kind, MapKind::Mapped(_));
+        let (at, length) = (m.offset, m.length);
+        (m.length, m.shared) = with_tree(inode.sb(), |st, root| {
+            let Some((start, e)) = format::inode::extent_at(st, &root, ino, at)? else {
+                return Ok((length, false));
+            };
+            // One extent to FIEMAP for a run of items that continue each other in the file and
+            // in one disk extent with the same flags (what a split, an insert and its collapse
+            // leave behind), as other filesystems report a contiguous range.
+            let (mut end, mut cur) = (start.saturating_add(e.len), e);
+            for _ in 0..REPORT_MERGE_LIMIT {
+                if end >= want_end {
+                    break;
+                }
+                match format::inode::next_extent(st, &root, ino, end)? {
+                    Some((next, n))
+                        if next == end
+                            && n.disk_start == cur.disk_start
+                            && n.flags == cur.flags
+                            && cur.offset.checked_add(cur.len) == Some(n.offset) =>
+                    {
+                        end = next.saturating_add(n.len);
+                        cur = n;
+                    }
+                    _ => break,
+                }
             }
+            // FIEMAP_EXTENT_SHARED: the disk extent (the same for the whole run) has references
+            // from elsewhere (a reflink).
+            let ext_root = st.state().roots.ext_root;
+            let shared = mapped && format::fileext::shared(st, &root, &ext_root, ino, &e, SHARED_SCAN_LIMIT)?;
+            Ok((end.saturating_sub(at).max(length), shared))
         })?;
         return Ok(m);
     }
