@@ -146,9 +146,16 @@ pub(crate) fn truncate(inode: &Inode<FerroFs>, size: u64) -> Result {
     inode.dio_wait();
     let from = size.next_multiple_of(BS);
     // A truncate to the same size still frees what is allocated past the end (blocks that
-    // fallocate(KEEP_SIZE) set aside), as on ext4 and XFS; one lookup tells whether there is any.
-    let trim = size == old && with_tree(inode.sb(), |st, root| format::inode::next_extent(st, &root, inode.ino(), from))?.is_some();
-    if size >= old && !trim {
+    // fallocate(KEEP_SIZE) set aside), as on ext4 and XFS; two lookups tell whether there is any.
+    let trim = size == old
+        && with_tree(inode.sb(), |st, root| {
+            let ino = inode.ino();
+            Ok(format::inode::extent_at(st, &root, ino, from)?.is_some() || format::inode::next_extent(st, &root, ino, from)?.is_some())
+        })?;
+    if size == old && !trim {
+        return Ok(());
+    }
+    if size > old {
         zero_eof_tail(inode, old, size)?;
         inode.truncate_setsize(size);
         // The new range is a hole: the on-disk size may cover it at once.

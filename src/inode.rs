@@ -253,8 +253,10 @@ pub(crate) fn setattr(inode: &Inode<FerroFs>, attr: &SetAttr<'_>) -> Result {
         if inode.is_dir() {
             return Err(code::EISDIR);
         }
-        if size != inode.size() {
-            crate::aops::truncate(inode, size)?;
+        let changed = size != inode.size();
+        // Also to the same size: that frees blocks preallocated past the end.
+        crate::aops::truncate(inode, size)?;
+        if changed {
             inode.touch_mtime_ctime();
         }
     }
