@@ -146,12 +146,8 @@ pub(crate) fn truncate(inode: &Inode<FerroFs>, size: u64) -> Result {
     inode.dio_wait();
     let from = size.next_multiple_of(BS);
     // A truncate to the same size still frees what is allocated past the end (blocks that
-    // fallocate(KEEP_SIZE) set aside), as on ext4 and XFS; two lookups tell whether there is any.
-    let trim = size == old
-        && with_tree(inode.sb(), |st, root| {
-            let ino = inode.ino();
-            Ok(format::inode::extent_at(st, &root, ino, from)?.is_some() || format::inode::next_extent(st, &root, ino, from)?.is_some())
-        })?;
+    // fallocate(KEEP_SIZE) set aside), as on ext4 and XFS; one lookup tells whether there is any.
+    let trim = size == old && with_tree(inode.sb(), |st, root| fileext::first_overlapping(st, &root, inode.ino(), from, u64::MAX))?.is_some();
     if size == old && !trim {
         return Ok(());
     }

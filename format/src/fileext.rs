@@ -107,7 +107,7 @@ pub fn for_each_in_range<S: BlockStore>(
 }
 
 /// The first file extent item of `ino` overlapping `start..end`, copied out.
-fn first_overlapping<S: BlockStore>(s: &mut S, fs_root: &Root, ino: u64, start: u64, end: u64) -> Result<Option<(u64, ExtentData)>, FsError> {
+pub fn first_overlapping<S: BlockStore>(s: &mut S, fs_root: &Root, ino: u64, start: u64, end: u64) -> Result<Option<(u64, ExtentData)>, FsError> {
     let mut found = None;
     for_each_in_range(s, fs_root, ino, start, end, |off, e| {
         found = Some((off, *e));
