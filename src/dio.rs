@@ -22,7 +22,7 @@ use crate::aops;
 use crate::format;
 use crate::ordered::{self, Ordered};
 use crate::superblock::FerroFs;
-use crate::vfs::file::{DioPass, DioReadPin, InodeSharedLock, IovIter, Kiocb};
+use crate::vfs::file::{DioPass, DioReadPin, InodeSharedLock, IovIter, Kiocb, PassRest};
 use crate::vfs::inode::{Inode, InodeLock};
 use crate::vfs::sb::NoFsScope;
 use crate::vfs::iomap::{IomapFlags, MapKind, Mapping};
@@ -128,11 +128,13 @@ pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Resul
     let sync = iocb.take_sync();
     let mut st = DioState { cached: None, sync: sync.any(), read_pin: None };
 
-    // Steps 3 and 4: passes of `__iomap_dio_rw` with page faults disabled. A pass that faults
-    // ends short (EFAULT, or a short count) instead of faulting while iomap holds our mapping:
-    // the user buffer may be a mapping of this very file (generic/708), whose fault would need
-    // the range this write is in the middle of. We fault the rest in between passes, holding no
-    // mapping, and go on where the pass stopped.
+    // Steps 3 and 4: passes of `__iomap_dio_rw` with page faults disabled. A fault of the user
+    // buffer stops the bios of a mapping short instead of faulting while iomap builds them: the
+    // buffer may be a mapping of this very file (generic/708). `write_end` then faults the rest
+    // in, between that mapping and the next, and the pass goes on in the cached ordered extent;
+    // a pass that still ends short (EFAULT, or a short count: the first page faulted, or the
+    // fault-in did not last) is retried here after another fault-in, and goes on where it
+    // stopped.
     let mut written = 0usize;
     let mut prev_left = 0usize;
     let mut queued = false;
@@ -172,9 +174,8 @@ pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Resul
         }
         // The cached ordered extent stays cached here: nothing that waits for an ordered
         // extent holds what this fault-in needs (see the module's rules). As much as step 0
-        // faults in (all of the rest when that is off).
+        // faults in (all of the rest when that is off); `write_end` usually did already.
         from.fault_in(if window > 0 { left.min(window) } else { left }, false);
-        crate::vfs::file::count_dio_retry();
         prev_left = left;
     }
     // Step 4, the end: the cached extent's never-submitted tail is cancelled: its blocks are
@@ -299,12 +300,38 @@ fn new_blocks(pos: u64, len: u64, addr: u64) -> Mapping {
 /// After a direct write's mapping: `written` of its `len` bytes were submitted. The extent stays
 /// cached while part of it is unsubmitted (a retry continues in it, or the end cancels it).
 ///
+/// Step 4, in the pass: the mapping's bios stopped short at a fault of the user buffer. Left to
+/// itself, iomap would find the next page missing too and end the pass, then wait for the bios
+/// it submitted (the `IOMAP_DIO_PARTIAL` contract) before `write_iter` could fault the rest in
+/// and retry: a device round trip per fault, a fifth of a 1 MiB write here. So the rest (up to
+/// the prefault window) is faulted in now, and iomap goes on with the next mapping, which
+/// continues in the cached extent; the bios submitted so far wait in the pass's plug or are in
+/// flight. Held here is what the retry's own fault-in holds (the inode lock, the cached extent;
+/// see the module's rules) and those bios, which page faults never wait for; no tree, I/O-state
+/// or folio lock. A mapping of the very range being written reads back what it held before
+/// the write (the write's extent is unfinished), which is what the buffer had; iomap drops it
+/// from the page cache again when the pass is done.
+///
 /// Not under `IOCB_NOWAIT`: such a write makes no retry (faulting in would block), and an
 /// asynchronous one whose pass ends short is queued with its bios in flight. Its completion may
 /// then finish the extent and, for O_DSYNC, commit and report it durable; a tail cancelled after
 /// that (by `write_iter`, once the pass has returned) would finish the extent after the commit.
 /// So the tail is cancelled here, before the pass returns, and the completion finishes the extent.
-pub(crate) fn write_end(inode: &Inode<FerroFs>, pos: u64, written: u64, flags: IomapFlags, st: &mut DioState) {
+pub(crate) fn write_end(
+    inode: &Inode<FerroFs>,
+    pos: u64,
+    len: u64,
+    written: u64,
+    flags: IomapFlags,
+    st: &mut DioState,
+    rest: &PassRest<'_>,
+) {
+    if written < len && !flags.nowait() {
+        let left = rest.count();
+        let window = crate::vfs::file::dio_prefault_window();
+        rest.fault_in(if window > 0 { left.min(window) } else { left }, false);
+        crate::vfs::file::count_dio_retry();
+    }
     if let Some((o, next)) = st.cached.take() {
         let next = next.max(pos.saturating_add(written));
         if ordered::dio_remainder(&o, next).is_some() {

@@ -648,10 +648,10 @@ ssize_t ferrofs_shim_dio_rw(struct kiocb *iocb, struct iov_iter *iter, const str
 }
 
 /*
- * How much of a direct write's user buffer is faulted in before each pass, in KiB (dio.rs, step
- * 0): a buffer not yet faulted in (a fresh mapping, generic/708) then rarely ends a pass short,
- * and a pass that does end short waits for its bios before the retry. 0 leaves everything to the
- * retry after a short pass: the tests use that to run the retry path on every write.
+ * How much of a direct write's user buffer is faulted in before each pass and at each stop at a
+ * fault, in KiB (dio.rs, steps 0 and 4): a buffer not yet faulted in (a fresh mapping,
+ * generic/708) then rarely stops a pass. 0 faults nothing in up front and all of the rest at a
+ * stop: the tests use that to run the partial-write path on every write.
  */
 static unsigned int dio_prefault_kib = 8192;
 module_param(dio_prefault_kib, uint, 0644);
@@ -670,10 +670,13 @@ static int counter_get(char *buf, const struct kernel_param *kp)
 
 static const struct kernel_param_ops counter_ops = { .get = counter_get };
 
-/* Direct write passes that resumed after a short pass (read-only; the tests check the retry ran). */
+/*
+ * Direct write mappings that stopped at a fault of the user buffer (nofault) and had the rest of
+ * it faulted in to resume (read-only; the tests check that the partial-write path ran).
+ */
 static atomic_long_t dio_retries = ATOMIC_LONG_INIT(0);
 module_param_cb(dio_retries, &counter_ops, &dio_retries, 0444);
-MODULE_PARM_DESC(dio_retries, "direct write passes that resumed after a short pass");
+MODULE_PARM_DESC(dio_retries, "direct write mappings that stopped at a fault of the buffer and resumed after faulting it in");
 
 void ferrofs_shim_count_dio_retry(void)
 {

@@ -159,7 +159,8 @@ impl<T: FileSystem> Kiocb<'_, T> {
     }
 
     fn dio_rw(&self, it: &mut IovIter, done_before: usize, data: &mut T::DioData, dops: &'static sys::iomap_dio_ops) -> Result<DioPass> {
-        let private: *mut T::DioData = data;
+        let mut call = DioCall::<T> { data, iter: it.0 };
+        let private: *mut DioCall<'_, T> = &mut call;
         // SAFETY: valid kiocb and iterator of the call in progress; the tables are static. iomap
         // uses `private` only while submitting (iomap_begin, iomap_end, submit_io), all before it
         // returns, so the borrow outlives every use, an asynchronous completion included.
@@ -184,6 +185,44 @@ impl<T: FileSystem> Kiocb<'_, T> {
             return Err(kernel::error::Error::from_errno(n as i32));
         }
         Ok(n as usize)
+    }
+}
+
+/// What a direct I/O pass hands iomap as its iter's `private`: the filesystem's per-I/O state
+/// and the request's data, which the mapping callbacks may fault in (see [`PassRest`]).
+pub(crate) struct DioCall<'a, T: FileSystem> {
+    pub(crate) data: &'a mut T::DioData,
+    /// The iterator the pass submits from (`IovIter` invariant).
+    iter: *mut sys::iov_iter,
+}
+
+impl<T: FileSystem> DioCall<'_, T> {
+    /// The state, and what of the request's data the pass has not submitted yet.
+    pub(crate) fn split(&mut self) -> (&mut T::DioData, PassRest<'_>) {
+        (&mut *self.data, PassRest { iter: self.iter, _p: PhantomData })
+    }
+}
+
+/// The part of a direct I/O's data that its pass has not submitted yet, seen from iomap's
+/// callbacks (iomap_end): its iterator stands after the last byte put in a bio.
+pub(crate) struct PassRest<'a> {
+    iter: *mut sys::iov_iter,
+    _p: PhantomData<&'a ()>,
+}
+
+impl PassRest<'_> {
+    /// Bytes not submitted.
+    pub(crate) fn count(&self) -> usize {
+        // SAFETY: the iterator of the request in progress (`DioCall`); iomap calls its mapping
+        // callbacks between bios, on the submitting task, so nothing changes it meanwhile.
+        unsafe { sys::ferrofs_shim_iov_count(self.iter) }
+    }
+
+    /// Faults in up to `n` bytes of them, as [`IovIter::fault_in`] (reading it only).
+    pub(crate) fn fault_in(&self, n: usize, writeable: bool) -> usize {
+        // SAFETY: as in `count`; faulting in only reads the iterator, and may sleep: iomap calls
+        // its mapping callbacks in process context holding no spinlock.
+        unsafe { sys::ferrofs_shim_iov_fault_in(self.iter, n, writeable) }
     }
 }
 
@@ -282,7 +321,8 @@ pub(crate) fn dio_prefault_window() -> usize {
     unsafe { sys::ferrofs_shim_dio_prefault_bytes() }
 }
 
-/// Counts a direct write pass that resumes after a short one (the `dio_retries` parameter).
+/// Counts a direct write that stopped at a fault of its buffer and faults the rest in to resume
+/// (the `dio_retries` parameter).
 pub(crate) fn count_dio_retry() {
     // SAFETY: an atomic increment; no requirements.
     unsafe { sys::ferrofs_shim_count_dio_retry() }

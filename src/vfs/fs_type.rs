@@ -4,7 +4,7 @@
 
 use super::dentry::Dentry;
 use super::inode::{self, iget, Idmap, Inode, InodeParams, SetAttr, TmpFile};
-use super::file::{OpenFile, IovIter, Kiocb};
+use super::file::{IovIter, Kiocb, OpenFile, PassRest};
 use super::iomap::{Bio, IoPath, Ioend, IomapFlags, Mapping};
 use super::ops::Tables;
 use super::sb::{NewSuperBlock, SbState, SuperBlock};
@@ -211,7 +211,7 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         _written: u64,
         _flags: IomapFlags,
         _map: &Mapping,
-        _dio: Option<&mut Self::DioData>,
+        _dio: Option<(&mut Self::DioData, PassRest<'_>)>,
     ) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }

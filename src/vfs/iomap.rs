@@ -5,6 +5,7 @@
 //! submission hook. There is one `iomap_ops` table per I/O path (reads, buffered writes, direct
 //! I/O) so that a filesystem sees which path asks.
 
+use super::file::DioCall;
 use super::fs_type::FileSystem;
 use super::inode::Inode;
 use crate::sys;
@@ -218,7 +219,7 @@ const fn path_of(p: u8) -> IoPath {
 /// `iomap` must be the `iomap` field of an `iomap_iter` of a call through one of our tables; for
 /// [`IoPath::Direct`] the iter's `private` is NULL or a `T::DioData` exclusively ours for the
 /// call (the contract of [`IomapTables::DIRECT`]: the direct I/O code passes exactly that).
-unsafe fn dio_data<'a, T: FileSystem>(path: IoPath, iomap: *mut sys::iomap) -> Option<&'a mut T::DioData> {
+unsafe fn dio_data<'a, 'b, T: FileSystem>(path: IoPath, iomap: *mut sys::iomap) -> Option<&'a mut DioCall<'b, T>> {
     if path != IoPath::Direct {
         return None;
     }
@@ -226,7 +227,7 @@ unsafe fn dio_data<'a, T: FileSystem>(path: IoPath, iomap: *mut sys::iomap) -> O
     unsafe {
         let off = core::mem::offset_of!(sys::iomap_iter, iomap);
         let iter = iomap.cast::<u8>().sub(off).cast::<sys::iomap_iter>();
-        (*iter).private.cast::<T::DioData>().as_mut()
+        (*iter).private.cast::<DioCall<'b, T>>().as_mut()
     }
 }
 
@@ -250,7 +251,7 @@ unsafe extern "C" fn iomap_begin<T: FileSystem, const P: u8>(
     let path = path_of(P);
     // SAFETY: see the function's safety section.
     let (inode, dio) = unsafe { (Inode::<T>::from_raw(inode), dio_data::<T>(path, iomap)) };
-    match T::iomap_begin(inode, path, pos as u64, length as u64, IomapFlags(flags), dio) {
+    match T::iomap_begin(inode, path, pos as u64, length as u64, IomapFlags(flags), dio.map(|c| &mut *c.data)) {
         Ok((m, src)) => {
             // SAFETY: the superblock of a mounted inode has its device.
             let bdev = unsafe { (*inode.sb().as_ptr()).s_bdev };
@@ -285,6 +286,7 @@ unsafe extern "C" fn iomap_end<T: FileSystem, const P: u8>(
     // SAFETY: see the function's safety section.
     let (inode, dio) = unsafe { (Inode::<T>::from_raw(inode), dio_data::<T>(path, iomap)) };
     let m = Mapping::from_c(iomap);
+    let dio = dio.map(|c| c.split());
     let r = T::iomap_end(inode, path, pos.max(0) as u64, length.max(0) as u64, written.max(0) as u64, IomapFlags(flags), &m, dio);
     super::to_c(r)
 }
@@ -326,7 +328,7 @@ unsafe extern "C" fn dio_submit_io<T: FileSystem>(iter: *const sys::iomap_iter, 
     // direct I/O's state (or NULL).
     unsafe {
         let inode = Inode::<T>::from_raw((*iter).inode);
-        let dio = (*iter).private.cast::<T::DioData>().as_mut();
+        let dio = (*iter).private.cast::<DioCall<'_, T>>().as_mut().map(|c| &mut *c.data);
         let Some(bio) = NonNull::new(bio) else { return };
         T::dio_submit_io(inode, Bio(bio), file_offset.max(0) as u64, dio);
     }

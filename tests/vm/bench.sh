@@ -63,28 +63,37 @@ dio() {
 # mmapdio FS: direct writes from freshly mapped buffers: all pages present (populate), every page
 # touched from user space first (touch: the page faults of the next cases without a retry), or
 # only the first page touched (first: the generic/708 workload; ferrofs faults the buffer in before
-# the write, up to its dio_prefault_kib window). For ferrofs also first-retry: the same with the
-# window off, so every write ends its first pass short, faults the rest in and resumes (the
-# partial-write retry path on every write). And 32 MiB writes, touch-32m against first-32m, where
-# each write is longer than ferrofs's 8 MiB window and so passes the retry path three times.
+# the write, up to its dio_prefault_kib window). And 32 MiB writes, touch-32m against first-32m,
+# where each write is longer than ferrofs's 8 MiB window and so stops at a fault three times.
 # Three interleaved rounds in this boot; the median of each is recorded (TCG is noisy).
+# For ferrofs also the partial-write path's own cost (dio retrybench): the first workload with
+# the window as it is (prefaulted) against the window off (partial: every write stops at a fault
+# of its buffer part-way, faults the rest in and resumes), alternating write by write so that the
+# VM's drift falls on both alike; three rounds, medians, and each round must have taken the
+# partial path on every one of its partial writes (dio_retries).
 mmapdio() {
     local fs=$1 n=128 mode v r modes="populate touch first touch-32m first-32m"
-    local par=/sys/module/ferrofs/parameters/dio_prefault_kib
-    [ "$fs" = ferrofs ] && modes="$modes first-retry"
+    local par=/sys/module/ferrofs/parameters
     head -c $((n << 20)) /dev/urandom > "$MNT/mmap-src" || fail "$fs: mmap-src"
     cat "$MNT/mmap-src" > /dev/null
     : > /tmp/mmap.vals
     for r in 1 2 3; do
         for mode in $modes; do
-            local m=${mode%-32m} w=1 win
+            local m=${mode%-32m} w=1
             [ "$mode" != "$m" ] && w=32
-            [ "$m" = first-retry ] && { m=first; win=$(cat $par); echo 0 > $par; }
             v=$("$DIO" mmapbench "$MNT/mmap-dst" "$MNT/mmap-src" $n $m $w) || fail "$fs: mmapbench $mode"
-            [ "$mode" = first-retry ] && echo "$win" > $par
             echo "$mode $v" >> /tmp/mmap.vals
             rm -f "$MNT/mmap-dst"
         done
+        if [ "$fs" = ferrofs ]; then
+            local before=$(cat $par/dio_retries) taken
+            v=$("$DIO" retrybench "$MNT/mmap-dst" "$MNT/mmap-src" $n $par/dio_prefault_kib) || fail "$fs: retrybench"
+            taken=$(( $(cat $par/dio_retries) - before ))
+            [ "$taken" -ge $((n / 2)) ] || fail "$fs: retrybench: the partial-write path ran $taken times for $((n / 2)) writes"
+            echo "first-ab-prefaulted ${v% *}" >> /tmp/mmap.vals
+            echo "first-ab-partial ${v#* }" >> /tmp/mmap.vals
+            rm -f "$MNT/mmap-dst"
+        fi
     done
     python3 - "$fs" /tmp/mmap.vals >> "$OUT/bench.lines" <<'PY'
 import json, statistics, sys

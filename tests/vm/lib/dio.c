@@ -4,6 +4,7 @@
  *
  *   dio mmapcopy SRC DST MODE    MODE first: mmap SRC, touch only its first page, O_DIRECT write
  *                                the mapping to DST (generic/708: the write faults part-way);
+ *                                none: no page touched (the write faults at its first byte);
  *                                holes: the same with every page touched, then the middle ones
  *                                dropped with madvise(MADV_DONTNEED) (not present: the write
  *                                faults in the middle, after a first part went); then compares
@@ -30,6 +31,14 @@
  *                                or only the first (MODE first: every write faults part-way, the
  *                                kernel faults the rest in and the write resumes); prints MiB/s,
  *                                mapping and faults included.
+ *   dio retrybench DST SRC N PARAM
+ *                                the partial-write retry path's own cost: N MiB in 1 MiB O_DIRECT writes,
+ *                                each from a fresh mapping of SRC with only its first page touched, half
+ *                                with PARAM (dio_prefault_kib) as it was (the buffer faulted in before
+ *                                the write) and half with it 0 (every write ends its first pass short
+ *                                and resumes), alternating write by write, each pair in alternating
+ *                                order, so drift in a noisy VM falls on both alike; prints
+ *                                "prefault MiB/s retry MiB/s", only the writes timed.
  *   dio statx FILE               prints "mem OFFSET" of STATX_DIOALIGN.
  */
 #define _GNU_SOURCE
@@ -97,7 +106,8 @@ static int mmapcopy(const char *src, const char *dst, const char *mode)
 	m = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, s, 0);
 	if (m == MAP_FAILED)
 		die("mmap");
-	(void)*(volatile char *)m; /* only the first page is present */
+	if (strcmp(mode, "none"))
+		(void)*(volatile char *)m; /* only the first page is present */
 	if (!strcmp(mode, "holes")) {
 		/* Every page present, then the middle ones dropped from the mapping. */
 		size_t mid = (st.st_size / 2) & ~(pg - 1);
@@ -332,6 +342,55 @@ static int mmapbench(const char *dst, const char *src, int n, const char *mode, 
 	return 0;
 }
 
+static void set_param(const char *param, const char *v)
+{
+	int f = open(param, O_WRONLY);
+
+	if (f < 0 || write(f, v, strlen(v)) != (ssize_t)strlen(v))
+		die(param);
+	close(f);
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int retrybench(const char *dst, const char *src, int n, const char *param, int touch)
+{
+	int d = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644), s = open(src, O_RDONLY);
+	char win[32] = "";
+	double secs[2] = { 0, 0 };
+	int p = open(param, O_RDONLY);
+
+	if (d < 0 || s < 0 || p < 0 || n < 2 || n % 2 || read(p, win, sizeof(win) - 1) <= 0)
+		die("open");
+	close(p);
+	for (int i = 0; i < n; i++) {
+		/* pairs (prefault, retry) and (retry, prefault) in turn */
+		int retry = (i & 1) ^ ((i >> 1) & 1);
+		char *m;
+		double t;
+
+		set_param(param, retry ? "0" : win);
+		t = now();
+		m = mmap(NULL, MiB, PROT_READ, MAP_SHARED, s, (off_t)i * MiB);
+		if (m == MAP_FAILED)
+			die("mmap");
+		if (touch)
+			(void)*(volatile char *)m;
+		check_full(pwrite(d, m, MiB, (off_t)i * MiB), MiB, "pwrite");
+		munmap(m, MiB);
+		secs[retry] += now() - t;
+	}
+	set_param(param, win);
+	printf("%.1f %.1f\n", n / 2 / secs[0], n / 2 / secs[1]);
+	return 0;
+}
+
 static int dioalign(const char *f)
 {
 	struct statx sx;
@@ -362,6 +421,8 @@ int main(int argc, char **argv)
 		return aioeio(argv[2], atoll(argv[3]));
 	if (argc >= 6 && !strcmp(argv[1], "mmapbench"))
 		return mmapbench(argv[2], argv[3], atoi(argv[4]), argv[5], argc >= 7 ? atoi(argv[6]) : 1);
+	if (argc >= 6 && !strcmp(argv[1], "retrybench"))
+		return retrybench(argv[2], argv[3], atoi(argv[4]), argv[5], argc >= 7 ? atoi(argv[6]) : 1);
 	if (argc >= 3 && !strcmp(argv[1], "statx"))
 		return dioalign(argv[2]);
 	fprintf(stderr, "usage: see the comment at the top\n");

@@ -1,7 +1,9 @@
 # A small filesystem filled with files and directories until ENOSPC: no oops, no partial items
 # (fsck clean). On the full filesystem unlink still works (the reserve pool); one empty file frees
 # no whole block, so removing one directory of files is what makes room, and then creating works
-# again. statfs's free count matches what fsck computes from the trees.
+# again. statfs's free count matches what fsck computes from the trees. And df's "available" is
+# space a user can fill (fstests' generic/103 preallocates all of it but 512 KiB): the reserve pool
+# is free but not available.
 . tests/vm/lib.sh
 need_tools
 expect "$MKFS" -f -s 16m "$TEST_DEV" >/dev/null
@@ -40,4 +42,11 @@ expect umount "$MNT"
 "$FSCK" -n "$TEST_DEV" || fail "fsck.ferrofs -n after ENOSPC (exit $?)"
 sb_free=$(python3 tests/vm/lib/fsimg.py sb-field "$TEST_DEV" free-blocks)
 [ "$free" = "$sb_free" ] || fail "statfs said $free free blocks, the checked superblock $sb_free"
+expect "$MKFS" -f -s 64m "$TEST_DEV" >/dev/null
+[ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount the 64 MiB filesystem"
+read -r avail free <<<"$(stat -f -c '%a %f' "$MNT")"
+[ "$avail" -lt "$free" ] || fail "statfs: $avail blocks available of $free free: the reserve pool counted as available"
+expect xfs_io -f -c "falloc 0 $(( avail * 4 - 512 ))k" "$MNT/spc"
+expect umount "$MNT"
+"$FSCK" -n "$TEST_DEV" || fail "fsck.ferrofs -n after preallocating the available space (exit $?)"
 exit 0

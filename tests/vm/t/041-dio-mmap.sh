@@ -1,8 +1,9 @@
 # Direct writes from mapped buffers (generic/708's shape; the btrfs partial-write corruption of
 # seed 001 read such a copy back as zeros): a 2 MiB file of random bytes is mapped with only its
 # first page touched and written O_DIRECT into another file, so the write faults part-way and
-# resumes; again with every page present but the middle ones dropped by madvise(MADV_DONTNEED)
-# (the write faults in its middle); then a
+# resumes; again with no page touched (the first pass stops at its first page and ends with
+# nothing written: the write loop faults in and retries); again with every page present but the
+# middle ones dropped by madvise(MADV_DONTNEED) (the write faults in its middle); then a
 # file's first half written from a mapping of that same range (the buffer is the destination),
 # and its second half from a mapping of its first half. Every copy equals its source in the page
 # cache, after drop_caches and after a remount; fsck clean; no lockdep report or hung task. All of
@@ -30,6 +31,8 @@ copies() {
     r=$(cat $PAR/dio_retries)
     "$DIO" mmapcopy "$MNT/src" "$MNT/first$s" first || fail "copy from a mapping touched on its first page ($s)"
     retried_first=$(( $(cat $PAR/dio_retries) - r )); r=$(cat $PAR/dio_retries)
+    "$DIO" mmapcopy "$MNT/src" "$MNT/none$s" none || fail "copy from a mapping with no page touched ($s)"
+    retried_none=$(( $(cat $PAR/dio_retries) - r )); r=$(cat $PAR/dio_retries)
     "$DIO" mmapcopy "$MNT/big" "$MNT/holes$s" holes || fail "copy from a mapping whose middle pages were dropped (MADV_DONTNEED, $s)"
     retried_holes=$(( $(cat $PAR/dio_retries) - r ))
     "$DIO" selfcopy "$MNT/self$s" || fail "direct write from a mapping of the destination range ($s)"
@@ -43,13 +46,15 @@ echo 0 > $PAR/dio_prefault_kib
 copies -r
 echo "$WIN" > $PAR/dio_prefault_kib
 [ "$retried_first" -ge 1 ] || fail "the copy from a mapping touched on its first page never took the retry path"
+[ "$retried_none" -ge 1 ] || fail "the copy from a mapping with no page touched never took the retry path"
 [ "$retried_holes" -ge 1 ] || fail "the copy from a mapping with dropped middle pages never took the retry path"
-echo "retry path taken: $retried_first times (first), $retried_holes (holes)"
+echo "retry path taken: $retried_first times (first), $retried_none (none), $retried_holes (holes)"
 copies ""
 check() {
     local s
     for s in "" -r; do
         cmp "$MNT/first$s" /tmp/src.ref || fail "$1: first$s"
+        cmp "$MNT/none$s" /tmp/src.ref || fail "$1: none$s"
         cmp "$MNT/holes$s" /tmp/big.ref || fail "$1: holes$s"
         cmp "$MNT/self$s" /tmp/src.ref || fail "$1: self$s"
         cmp -n 1048576 "$MNT/cross$s" /tmp/src.ref || fail "$1: cross$s, first half"
