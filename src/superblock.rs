@@ -369,6 +369,10 @@ impl FileSystem for FerroFs {
         Ok(())
     }
 
+    fn shutdown(sb: &SuperBlock<Self>, flush: bool) {
+        transaction::shut_down(sb, flush)
+    }
+
     fn background_commit(sb: &SuperBlock<Self>) {
         // Errors abort the filesystem inside commit, with their message.
         let _ = transaction::commit(sb);

@@ -393,6 +393,34 @@ pub(crate) fn abort(sb: &SuperBlock<FerroFs>, e: Error) {
     sb.force_rdonly();
 }
 
+/// Shuts the filesystem down (`FS_IOC_SHUTDOWN`, or its device went away): nothing reaches the
+/// disk any more, which keeps the last commit; with `flush`, the running transaction is
+/// committed first. A commit in progress ends first (its writes are the commit's, not ours to
+/// cut short). Afterwards it is an aborted filesystem: changes fail (`EROFS`), commits and
+/// fsync with `EIO`, the running transaction's buffers are dropped at unmount, and the next
+/// mount finds the last commit.
+pub(crate) fn shut_down(sb: &SuperBlock<FerroFs>, flush: bool) {
+    if flush {
+        // A failure aborts the filesystem, with its message; the shutdown is then done.
+        let _ = commit(sb);
+    }
+    let info = sb.info();
+    let _serial = info.commit_lock.lock();
+    let mut t = info.tree.lock();
+    if t.aborted {
+        return;
+    }
+    t.aborted = true;
+    t.writable = false;
+    drop(t);
+    pr_warn!(
+        "{}: shut down{}; the disk keeps the last commit\n",
+        sb.id(),
+        if flush { " after a commit" } else { "" }
+    );
+    sb.force_rdonly();
+}
+
 /// The commit's I/O phase over the sealed transaction's dirty buffers.
 struct KernelCommitIo<'a> {
     sb: &'a SuperBlock<FerroFs>,

@@ -36,6 +36,8 @@
 #include <linux/srcu.h>
 #include <linux/delay.h>
 #include <linux/falloc.h>
+#include <linux/capability.h>
+#include <linux/uaccess.h>
 
 
 /*
@@ -138,6 +140,11 @@ bool ferrofs_shim_inode_is_dir(struct inode *inode);
 loff_t ferrofs_shim_inode_size(struct inode *inode);
 u64 ferrofs_shim_encode_dev(dev_t dev);
 void ferrofs_shim_set_rdonly(struct super_block *sb);
+/* FS_IOC_SHUTDOWN (XFS_IOC_GOINGDOWN, EXT4_IOC_SHUTDOWN: one number) and its flags. */
+const unsigned int FERROFS_IOC_SHUTDOWN = _IOR('X', 125, __u32);
+int ferrofs_shim_shutdown_arg(unsigned long arg, __u32 *flags);
+int ferrofs_shim_bdev_freeze(struct super_block *sb);
+void ferrofs_shim_bdev_thaw(struct super_block *sb);
 bool ferrofs_shim_sb_rdonly(struct super_block *sb);
 void ferrofs_shim_set_xattr_handlers(struct super_block *sb, const struct xattr_handler *const *h);
 

@@ -321,6 +321,27 @@ void ferrofs_shim_set_rdonly(struct super_block *sb)
 	WRITE_ONCE(sb->s_flags, sb->s_flags | SB_RDONLY);
 }
 
+/* FS_IOC_SHUTDOWN's argument: only for CAP_SYS_ADMIN, a u32 of user memory. */
+int ferrofs_shim_shutdown_arg(unsigned long arg, __u32 *flags)
+{
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (get_user(*flags, (__u32 __user *)arg))
+		return -EFAULT;
+	return 0;
+}
+
+/* Freezes the filesystem through its device (syncs it, then our freeze_fs commits). */
+int ferrofs_shim_bdev_freeze(struct super_block *sb)
+{
+	return bdev_freeze(sb->s_bdev);
+}
+
+void ferrofs_shim_bdev_thaw(struct super_block *sb)
+{
+	bdev_thaw(sb->s_bdev);
+}
+
 bool ferrofs_shim_sb_rdonly(struct super_block *sb)
 {
 	return sb_rdonly(sb);

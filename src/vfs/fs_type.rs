@@ -150,6 +150,14 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn unfreeze_fs(_sb: &SuperBlock<Self>) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
+    /// Optional: shuts the filesystem down (`FS_IOC_SHUTDOWN`, or its device went away): from
+    /// now on nothing reaches the disk, which keeps what was committed. With `flush` the
+    /// changes in memory are committed first (the ioctl's "log flush"). The ioctl's default
+    /// mode (sync everything, then shut down) freezes the device around a call without
+    /// `flush`. Once shut down, a second call does nothing.
+    fn shutdown(_sb: &SuperBlock<Self>, _flush: bool) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
     /// Runs on the per-mount workqueue when [`SuperBlock::schedule_commit`] asked for it.
     fn background_commit(_sb: &SuperBlock<Self>) {}
     /// Optional: the VFS changed the inode (times, ...) and it must reach the disk.

@@ -52,6 +52,7 @@ impl<T: FileSystem> Tables<T> {
         unfreeze_fs: if T::HAS_UNFREEZE_FS { Some(unfreeze_fs::<T>) } else { None },
         dirty_inode: if T::HAS_DIRTY_INODE { Some(dirty_inode::<T>) } else { None },
         evict_inode: if T::HAS_EVICT_INODE { Some(evict_inode::<T>) } else { None },
+        shutdown: if T::HAS_SHUTDOWN { Some(sb_shutdown::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const DIR_INODE_OPS: sys::inode_operations = sys::inode_operations {
@@ -74,6 +75,7 @@ impl<T: FileSystem> Tables<T> {
         read: Some(sys::generic_read_dir),
         iterate_shared: Some(iterate_shared::<T>),
         fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
+        unlocked_ioctl: if T::HAS_SHUTDOWN { Some(ioctl::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const REG_INODE_OPS: sys::inode_operations = sys::inode_operations {
@@ -94,6 +96,7 @@ impl<T: FileSystem> Tables<T> {
         fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
         fallocate: if T::HAS_FALLOCATE { Some(fallocate::<T>) } else { None },
         remap_file_range: if T::HAS_REMAP_FILE_RANGE { Some(remap_file_range::<T>) } else { None },
+        unlocked_ioctl: if T::HAS_SHUTDOWN { Some(ioctl::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const VM_OPS: sys::vm_operations_struct = sys::vm_operations_struct {
@@ -220,6 +223,60 @@ unsafe extern "C" fn fsync<T: FileSystem>(
     // An open file of ours for the duration of the call (the wrapper's invariant).
     let f = OpenFile::<T>(file, PhantomData);
     to_c(T::fsync(&f, start.max(0) as u64, end.max(0) as u64, datasync != 0))
+}
+
+/// The `file_operations.unlocked_ioctl` callback of regular files and directories. The one
+/// ioctl is `FS_IOC_SHUTDOWN` (the VFS handles FIEMAP, FICLONE, FIFREEZE and the others itself).
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an open file of ours, valid for the duration of the call; `arg`
+/// is the caller's, unchecked.
+unsafe extern "C" fn ioctl<T: FileSystem>(file: *mut sys::file, cmd: c_uint, arg: core::ffi::c_ulong) -> core::ffi::c_long {
+    if cmd != sys::FERROFS_IOC_SHUTDOWN {
+        return code::ENOTTY.to_errno().into();
+    }
+    let mut flags = 0u32;
+    // SAFETY: the shim checks CAP_SYS_ADMIN and copies a u32 from the user address `arg`
+    // (get_user, which fails on a bad address); `flags` is ours.
+    let r = unsafe { sys::ferrofs_shim_shutdown_arg(arg, &mut flags) };
+    if r < 0 {
+        return r.into();
+    }
+    // An open file of ours for the duration of the call (the wrapper's invariant).
+    let f = OpenFile::<T>(file, PhantomData);
+    let sb = f.inode().sb();
+    // The flags of XFS_IOC_GOINGDOWN and EXT4_IOC_SHUTDOWN.
+    match flags {
+        // Default: everything in memory reaches the disk (the freeze syncs and commits), then
+        // nothing more does. The shutdown comes after the thaw: it makes the superblock
+        // read-only, and thawing a read-only superblock leaves its writers' locks taken (it
+        // takes a read-only one for frozen without them), so every writer would block for ever.
+        0 => {
+            if let Err(e) = sb.freeze_bdev() {
+                return e.to_errno().into();
+            }
+            sb.thaw_bdev();
+            T::shutdown(sb, false);
+        }
+        // Log flush: what is committed now stays; dirty data does not go out first.
+        1 => T::shutdown(sb, true),
+        // No log flush: the disk keeps the last commit.
+        2 => T::shutdown(sb, false),
+        _ => return code::EINVAL.to_errno().into(),
+    }
+    0
+}
+
+/// The `super_operations.shutdown` callback: the block device went away.
+///
+/// # Safety
+///
+/// Only the VFS calls this (`fs_bdev_mark_dead`), with a mounted superblock of ours, valid for
+/// the duration of the call.
+unsafe extern "C" fn sb_shutdown<T: FileSystem>(sb: *mut sys::super_block) {
+    // SAFETY: mounted superblock of ours.
+    T::shutdown(unsafe { SuperBlock::<T>::from_raw(sb) }, false)
 }
 
 /// The `file_operations.fallocate` callback of regular files.

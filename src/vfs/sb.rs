@@ -9,7 +9,7 @@ use crate::sys;
 use core::ffi::CStr;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use kernel::error::{code, Error, Result};
+use kernel::error::{code, to_result, Error, Result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -278,6 +278,20 @@ impl<T: FileSystem> SuperBlock<T> {
     }
 
     /// Turns the superblock read-only after a fatal error (`errors=remount-ro`).
+    /// Freezes the filesystem through its block device (`bdev_freeze`: writers blocked, the
+    /// filesystem synced, then [`FileSystem::freeze_fs`]). Not while holding anything a writer
+    /// or the sync needs.
+    pub(crate) fn freeze_bdev(&self) -> Result {
+        // SAFETY: a mounted superblock with its device; bdev_freeze takes what it needs.
+        to_result(unsafe { sys::ferrofs_shim_bdev_freeze(self.as_ptr()) })
+    }
+
+    /// Undoes [`Self::freeze_bdev`].
+    pub(crate) fn thaw_bdev(&self) {
+        // SAFETY: as above, after a successful freeze_bdev.
+        unsafe { sys::ferrofs_shim_bdev_thaw(self.as_ptr()) }
+    }
+
     pub(crate) fn force_rdonly(&self) {
         // SAFETY: valid superblock; the shim sets SB_RDONLY with a single store, as ext4 does.
         unsafe { sys::ferrofs_shim_set_rdonly(self.as_ptr()) };
