@@ -376,8 +376,9 @@ impl<'a> Txn<'a> {
     }
 }
 
-/// Turns the filesystem read-only after an error that left the running transaction unusable.
-pub(crate) fn abort(sb: &SuperBlock<FerroFs>, e: Error) {
+/// Stops all writing: no commit runs any more and changes fail; `say` tells why, then the
+/// superblock is made read-only. Nothing happens when writing had stopped already.
+fn stop_writing(sb: &SuperBlock<FerroFs>, say: impl FnOnce()) {
     let mut t = sb.info().tree.lock();
     if t.aborted {
         return;
@@ -385,12 +386,19 @@ pub(crate) fn abort(sb: &SuperBlock<FerroFs>, e: Error) {
     t.aborted = true;
     t.writable = false;
     drop(t);
-    pr_err!(
-        "{}: error {} in a metadata change or commit; the filesystem is now read-only, the disk keeps the last commit\n",
-        sb.id(),
-        e.to_errno()
-    );
+    say();
     sb.force_rdonly();
+}
+
+/// Turns the filesystem read-only after an error that left the running transaction unusable.
+pub(crate) fn abort(sb: &SuperBlock<FerroFs>, e: Error) {
+    stop_writing(sb, || {
+        pr_err!(
+            "{}: error {} in a metadata change or commit; the filesystem is now read-only, the disk keeps the last commit\n",
+            sb.id(),
+            e.to_errno()
+        )
+    });
 }
 
 /// Shuts the filesystem down (`FS_IOC_SHUTDOWN`, or its device went away): nothing reaches the
@@ -404,21 +412,10 @@ pub(crate) fn shut_down(sb: &SuperBlock<FerroFs>, flush: bool) {
         // A failure aborts the filesystem, with its message; the shutdown is then done.
         let _ = commit(sb);
     }
-    let info = sb.info();
-    let _serial = info.commit_lock.lock();
-    let mut t = info.tree.lock();
-    if t.aborted {
-        return;
-    }
-    t.aborted = true;
-    t.writable = false;
-    drop(t);
-    pr_warn!(
-        "{}: shut down{}; the disk keeps the last commit\n",
-        sb.id(),
-        if flush { " after a commit" } else { "" }
-    );
-    sb.force_rdonly();
+    let _serial = sb.info().commit_lock.lock();
+    stop_writing(sb, || {
+        pr_warn!("{}: shut down{}; the disk keeps the last commit\n", sb.id(), if flush { " after a commit" } else { "" })
+    });
 }
 
 /// The commit's I/O phase over the sealed transaction's dirty buffers.
