@@ -47,6 +47,8 @@ const MAX_COMMIT_SECS: u32 = 86400;
 pub(crate) struct Options {
     pub(crate) sb: SbChoice,
     pub(crate) commit_secs: Option<u32>,
+    /// `norecovery`: the mount changes nothing on disk on its own (read-only mounts only).
+    pub(crate) norecovery: bool,
 }
 
 /// Per-mount state.
@@ -54,6 +56,8 @@ pub(crate) struct Options {
 pub(crate) struct Info {
     /// Which superblock copy the mount came from (`sb=`).
     pub(crate) sb_choice: SbChoice,
+    /// Mounted with `norecovery`: it stays read-only.
+    norecovery: bool,
     /// Seconds between periodic commits (`commit=`), changeable by remount.
     commit_secs: AtomicU32,
     /// The tree lock: every tree access, the running transaction and the free-space map.
@@ -134,6 +138,10 @@ impl FileSystem for FerroFs {
                     return Err(code::EINVAL);
                 }
             },
+            // There is no log to replay: a read-only mount shows the last commit and writes
+            // nothing (orphans are reclaimed only by a read-write mount), which is what
+            // `norecovery` asks of XFS and ext4. Accepted, so, with `ro` only.
+            (b"norecovery", None) => opts.norecovery = true,
             _ => return Err(code::ENOPARAM),
         }
         Ok(())
@@ -144,6 +152,9 @@ impl FileSystem for FerroFs {
             SbChoice::Auto => {}
             SbChoice::Primary => out.puts(c",sb=primary"),
             SbChoice::Backup => out.puts(c",sb=backup"),
+        }
+        if info.norecovery {
+            out.puts(c",norecovery");
         }
         let secs = info.commit_secs.load(Ordering::Relaxed);
         if secs != DEFAULT_COMMIT_SECS {
@@ -255,6 +266,10 @@ impl FileSystem for FerroFs {
             }
         }
         let rw = !sb.is_rdonly();
+        if rw && opts.norecovery {
+            pr_err!("{id}: norecovery is for read-only mounts only\n");
+            return Err(code::EINVAL);
+        }
         // A read-write mount needs the free-space map; a read-only one loads it at remount.
         let (space, used) = if rw { load_space(&mut st, &s).map_err(|e| Error::from_errno(-e.errno()))? } else { (None, s.used_blocks) };
         let mut tree = TreeState::new(s, space, used);
@@ -269,6 +284,7 @@ impl FileSystem for FerroFs {
         );
         let init = try_pin_init!(Info {
             sb_choice: opts.sb,
+            norecovery: opts.norecovery,
             commit_secs: AtomicU32::new(opts.commit_secs.unwrap_or(DEFAULT_COMMIT_SECS)),
             tree <- new_mutex!(tree, "ferrofs_tree"),
             commit_lock <- new_mutex!((), "ferrofs_commit"),
@@ -299,6 +315,10 @@ impl FileSystem for FerroFs {
                 sb.stop_background();
                 info.tree.lock().writable = false;
                 transaction::commit(sb)?;
+            }
+            (false, false) if info.norecovery => {
+                pr_err!("{}: mounted with norecovery: it stays read-only\n", sb.id());
+                return Err(code::EINVAL);
             }
             (false, false) => {
                 {

@@ -1,6 +1,7 @@
 # 20 mount/read/umount cycles and 20 insmod/rmmod cycles leave nothing behind: our inodes come from
 # our own slab cache, which rmmod destroys after rcu_barrier(); a leaked inode makes
-# kmem_cache_destroy() complain, which fails the test through the dmesg check.
+# kmem_cache_destroy() complain, which fails the test through the dmesg check. Also the
+# norecovery option.
 . tests/vm/lib.sh
 need_tools
 SRC=/tmp/cycle-src
@@ -17,6 +18,14 @@ for i in $(seq 20); do
     [ -n "$n" ] && [ "$n" -ge 5 ] || fail "cycle $i: ferrofs_inode slab has '$n' active objects while mounted"
     expect umount "$MNT"
 done
+# norecovery (fstests mounts ro,norecovery): read-only mounts only, shown in /proc/mounts, and
+# such a mount does not become read-write.
+r=$(mount_errno "$TEST_DEV" rw norecovery); [ "$r" = EINVAL ] || fail "a read-write norecovery mount gave $r, not EINVAL"
+[ "$(mount_errno "$TEST_DEV" ro norecovery)" = OK ] || fail "a read-only norecovery mount"
+grep -q " $MNT ferrofs ro,.*norecovery" /proc/mounts || fail "norecovery is not in /proc/mounts: $(grep " $MNT " /proc/mounts)"
+cmp "$MNT/data" "$SRC/data" || fail "read under norecovery"
+mount -o remount,rw "$MNT" 2>/dev/null && fail "a norecovery mount was remounted read-write"
+expect umount "$MNT"
 # rmmod waits for the RCU-delayed inode frees, then destroys the cache: any inode still allocated
 # makes kmem_cache_destroy() report it.
 expect rmmod ferrofs
