@@ -62,6 +62,15 @@ fn write_aligned(pos: u64, count: u64, mem: u64) -> bool {
     (pos | count | mem) % BS == 0
 }
 
+/// How much of the `left` unsubmitted bytes a write faults in where it stopped at a fault: the
+/// prefault window, or all of them when the window is off.
+fn fault_in_at_stop(left: usize) -> usize {
+    match crate::vfs::file::dio_prefault_window() {
+        0 => left,
+        window => left.min(window),
+    }
+}
+
 fn is(e: &Error, c: Error) -> bool {
     e.to_errno() == c.to_errno()
 }
@@ -175,7 +184,7 @@ pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Resul
         // The cached ordered extent stays cached here: nothing that waits for an ordered
         // extent holds what this fault-in needs (see the module's rules). As much as step 0
         // faults in (all of the rest when that is off); `write_end` usually did already.
-        from.fault_in(if window > 0 { left.min(window) } else { left }, false);
+        from.fault_in(fault_in_at_stop(left), false);
         prev_left = left;
     }
     // Step 4, the end: the cached extent's never-submitted tail is cancelled: its blocks are
@@ -327,9 +336,7 @@ pub(crate) fn write_end(
     rest: &PassRest<'_>,
 ) {
     if written < len && !flags.nowait() {
-        let left = rest.count();
-        let window = crate::vfs::file::dio_prefault_window();
-        rest.fault_in(if window > 0 { left.min(window) } else { left }, false);
+        rest.fault_in(fault_in_at_stop(rest.count()), false);
         crate::vfs::file::count_dio_retry();
     }
     if let Some((o, next)) = st.cached.take() {

@@ -217,8 +217,8 @@ const fn path_of(p: u8) -> IoPath {
 /// # Safety
 ///
 /// `iomap` must be the `iomap` field of an `iomap_iter` of a call through one of our tables; for
-/// [`IoPath::Direct`] the iter's `private` is NULL or a `T::DioData` exclusively ours for the
-/// call (the contract of [`IomapTables::DIRECT`]: the direct I/O code passes exactly that).
+/// [`IoPath::Direct`] the iter's `private` is NULL or a `DioCall<T>` exclusively ours for the
+/// call (the contract of [`IomapTables::DIRECT`]: `Kiocb::dio_rw` passes exactly that).
 unsafe fn dio_data<'a, 'b, T: FileSystem>(path: IoPath, iomap: *mut sys::iomap) -> Option<&'a mut DioCall<'b, T>> {
     if path != IoPath::Direct {
         return None;
