@@ -8,6 +8,7 @@
 
 use kernel::prelude::*;
 
+mod acl;
 mod aops;
 mod dio;
 mod dir;

@@ -263,5 +263,11 @@ pub(crate) fn setattr(inode: &Inode<FerroFs>, attr: &SetAttr<'_>) -> Result {
     let mut tx = Txn::start(sb, COST_INODE_UPDATE)?;
     attr.copy_to_inode();
     let r = update_item(&mut tx.store(), inode).map_err(|e| fs_err(sb, e));
-    tx.finish(r)
+    tx.finish(r)?;
+    if attr.changes_mode() {
+        // The access ACL's owner, group-class and other entries follow the mode (its own change,
+        // through `crate::acl::set`, as ext4 and btrfs do it).
+        attr.acl_chmod()?;
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ use crate::format::{self, FsError};
 use crate::inode::{insert_item, update_item};
 use crate::superblock::{fs_err, FerroFs};
 use crate::transaction::{Cost, Txn, TxnStore};
+use crate::vfs::acl::create_acls;
 use crate::vfs::dentry::Dentry;
 use crate::vfs::inode::{Idmap, Inode, InodeKind, NewInode, TmpFile};
 use crate::vfs::{enotempty, sys_consts};
@@ -109,7 +110,11 @@ fn create(idmap: Idmap, dir: &Inode<FerroFs>, dentry: &Dentry<FerroFs>, mode: u3
             return Err(crate::vfs::enametoolong());
         }
     }
+    // Before the transaction: it may read `dir`'s default ACL.
+    let mut mode = mode;
+    let acls = create_acls(dir, &mut mode)?;
     let cost = if target.is_some() { COST_SYMLINK } else { COST_CREATE };
+    let cost = Cost { items: cost.items + acls.count() as u64, ..cost };
     let mut tx = Txn::start(sb, cost)?;
     let ino = match tx.alloc_ino() {
         Ok(i) => i,
@@ -129,6 +134,7 @@ fn create(idmap: Idmap, dir: &Inode<FerroFs>, dentry: &Dentry<FerroFs>, mode: u3
         // The only refusals (EEXIST, EMLINK) come before any change.
         add_name(&mut st, dir.ino(), name, ino, ftype)?;
         insert_item(&mut st, inode, gen)?;
+        crate::acl::store_new(&mut st, ino, &acls)?;
         if let Some(t) = target {
             let mut root = st.state().roots.fs_root;
             let r = format::inode::write_symlink(&mut st, &mut root, ino, t);
@@ -353,12 +359,14 @@ pub(crate) fn rename(
 
 pub(crate) fn tmpfile(idmap: Idmap, dir: &Inode<FerroFs>, file: TmpFile, mode: u32) -> Result {
     let sb = dir.sb();
-    let mut tx = Txn::start(sb, COST_CREATE)?;
+    let mut mode = mode | items::S_IFREG;
+    let acls = create_acls(dir, &mut mode)?;
+    let mut tx = Txn::start(sb, Cost { items: COST_CREATE.items + acls.count() as u64, ..COST_CREATE })?;
     let ino = match tx.alloc_ino() {
         Ok(i) => i,
         Err(e) => return tx.finish(Err(e)),
     };
-    let new = match NewInode::new(idmap, dir, ino, mode | items::S_IFREG, 0, InodeKind::Reg) {
+    let new = match NewInode::new(idmap, dir, ino, mode, 0, InodeKind::Reg) {
         Ok(n) => n,
         Err(e) => return tx.finish(Err(e)),
     };
@@ -370,6 +378,7 @@ pub(crate) fn tmpfile(idmap: Idmap, dir: &Inode<FerroFs>, file: TmpFile, mode: u
         new.inode().set_nlink(0);
         insert_item(&mut st, new.inode(), gen)?;
         new.inode().set_nlink(1);
+        crate::acl::store_new(&mut st, ino, &acls)?;
         add_orphan(&mut st, ino)
     })()
     .map_err(|e| err(dir, e));

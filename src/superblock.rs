@@ -6,6 +6,7 @@ use crate::format::space::SpaceMap;
 use crate::format::{self, DiskSuper, FsError, Root};
 use crate::store::ReadStore;
 use crate::transaction::{self, MapWords, TreeState, TxnStore};
+use crate::vfs::acl::{AclType, PosixAcl};
 use crate::vfs::dentry::Dentry;
 use crate::vfs::fs_type::{DirEmitter, FileSystem, SeqFile, StatFs};
 use crate::vfs::file::{IovIter, Kiocb, OpenFile, PassRest};
@@ -13,7 +14,7 @@ use crate::vfs::iomap::{IoPath, Ioend, IomapFlags, Mapping};
 use crate::vfs::inode::{Idmap, Inode, InodeParams, SetAttr, TmpFile};
 use crate::vfs::sb::{NewSuperBlock, NoFsScope, SuperBlock};
 use core::ffi::CStr;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::error::{code, Error, Result};
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -49,6 +50,8 @@ pub(crate) struct Options {
     pub(crate) commit_secs: Option<u32>,
     /// `norecovery`: the mount changes nothing on disk on its own (read-only mounts only).
     pub(crate) norecovery: bool,
+    /// `acl` (the default) / `noacl`: POSIX ACLs checked and inherited.
+    pub(crate) acl: Option<bool>,
 }
 
 /// Per-mount state.
@@ -60,6 +63,8 @@ pub(crate) struct Info {
     norecovery: bool,
     /// Seconds between periodic commits (`commit=`), changeable by remount.
     commit_secs: AtomicU32,
+    /// POSIX ACLs on (`acl`, the default) or off (`noacl`), changeable by remount.
+    acl: AtomicBool,
     /// The tree lock: every tree access, the running transaction and the free-space map.
     #[pin]
     pub(crate) tree: Mutex<TreeState>,
@@ -142,6 +147,8 @@ impl FileSystem for FerroFs {
             // nothing (orphans are reclaimed only by a read-write mount), which is what
             // `norecovery` asks of XFS and ext4. Accepted, so, with `ro` only.
             (b"norecovery", None) => opts.norecovery = true,
+            (b"acl", None) => opts.acl = Some(true),
+            (b"noacl", None) => opts.acl = Some(false),
             _ => return Err(code::ENOPARAM),
         }
         Ok(())
@@ -155,6 +162,9 @@ impl FileSystem for FerroFs {
         }
         if info.norecovery {
             out.puts(c",norecovery");
+        }
+        if !info.acl.load(Ordering::Relaxed) {
+            out.puts(c",noacl");
         }
         let secs = info.commit_secs.load(Ordering::Relaxed);
         if secs != DEFAULT_COMMIT_SECS {
@@ -265,6 +275,8 @@ impl FileSystem for FerroFs {
                 return Err(Error::from_errno(-e.errno()));
             }
         }
+        let acl = opts.acl.unwrap_or(true);
+        sb.set_posix_acl(acl);
         let rw = !sb.is_rdonly();
         if rw && opts.norecovery {
             pr_err!("{id}: norecovery is for read-only mounts only\n");
@@ -286,6 +298,7 @@ impl FileSystem for FerroFs {
             sb_choice: opts.sb,
             norecovery: opts.norecovery,
             commit_secs: AtomicU32::new(opts.commit_secs.unwrap_or(DEFAULT_COMMIT_SECS)),
+            acl: AtomicBool::new(acl),
             tree <- new_mutex!(tree, "ferrofs_tree"),
             commit_lock <- new_mutex!((), "ferrofs_commit"),
             total_blocks: s.total_blocks,
@@ -306,6 +319,10 @@ impl FileSystem for FerroFs {
         let info = sb.info();
         if let Some(secs) = opts.commit_secs {
             info.commit_secs.store(secs, Ordering::Relaxed);
+        }
+        if let Some(acl) = opts.acl {
+            sb.set_posix_acl(acl);
+            info.acl.store(acl, Ordering::Relaxed);
         }
         let writable = info.tree.lock().writable;
         match (writable, rdonly) {
@@ -467,6 +484,14 @@ impl FileSystem for FerroFs {
 
     fn listxattr(inode: &Inode<Self>, out: &mut [u8]) -> Result<usize> {
         crate::xattr::list(inode, out)
+    }
+
+    fn get_acl(inode: &Inode<Self>, ty: AclType) -> Result<Option<PosixAcl>> {
+        crate::acl::get(inode, ty)
+    }
+
+    fn set_acl(idmap: Idmap, inode: &Inode<Self>, acl: Option<&PosixAcl>, ty: AclType) -> Result {
+        crate::acl::set(idmap, inode, acl, ty)
     }
 
     fn iomap_begin(

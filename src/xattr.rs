@@ -15,7 +15,7 @@ use kernel::error::{code, Error, Result};
 /// The attribute's item (which may grow past a split) and the inode item.
 const COST_XATTR: Cost = Cost { items: 2, class: ReserveClass::Normal };
 
-fn errno(inode: &Inode<FerroFs>, e: FsError) -> Error {
+pub(crate) fn errno(inode: &Inode<FerroFs>, e: FsError) -> Error {
     match e {
         FsError::NotFound => crate::vfs::enodata(),
         e => fs_err(inode.sb(), e),

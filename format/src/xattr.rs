@@ -67,11 +67,40 @@ fn entries(d: &[u8], blk: u64) -> impl Iterator<Item = Result<Entry<'_>, FsError
     })
 }
 
-/// Checks every entry of an item (fsck).
+/// Names of the POSIX ACLs the kernel stores as attributes.
+pub const ACL_ACCESS: &[u8] = b"system.posix_acl_access";
+/// The default ACL of a directory.
+pub const ACL_DEFAULT: &[u8] = b"system.posix_acl_default";
+/// Version of the ACL value format (`POSIX_ACL_XATTR_VERSION`).
+const ACL_VERSION: u32 = 2;
+/// The ACL entry tags: USER_OBJ, USER, GROUP_OBJ, GROUP, MASK, OTHER.
+const ACL_TAGS: [u16; 6] = [0x01, 0x02, 0x04, 0x08, 0x10, 0x20];
+
+/// Whether `v` is a well-formed ACL value: a 4-byte version 2 header, then 8-byte entries
+/// (tag u16, permissions u16, id u32, little-endian) with known tags and permissions within rwx.
+/// (The kernel checks the entries' order and uniqueness when it decodes one.)
+pub fn acl_value_ok(v: &[u8]) -> bool {
+    let Some((hdr, rest)) = v.split_first_chunk::<4>() else {
+        return false;
+    };
+    if u32::from_le_bytes(*hdr) != ACL_VERSION || rest.len() % 8 != 0 {
+        return false;
+    }
+    rest.chunks_exact(8).all(|e| {
+        let tag = u16::from_le_bytes([e[0], e[1]]);
+        let perm = u16::from_le_bytes([e[2], e[3]]);
+        ACL_TAGS.contains(&tag) && perm & !7 == 0
+    })
+}
+
+/// Checks every entry of an item (fsck), and the values of ACL attributes.
 pub fn check_item(d: &[u8], blk: u64) -> Result<usize, FsError> {
     let mut n = 0;
     for e in entries(d, blk) {
-        e?;
+        let (_, _, name, value) = e?;
+        if (name == ACL_ACCESS || name == ACL_DEFAULT) && !acl_value_ok(value) {
+            return Err(FsError::corrupt(blk, "malformed POSIX ACL attribute"));
+        }
         n += 1;
     }
     if n == 0 {

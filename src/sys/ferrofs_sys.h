@@ -38,6 +38,8 @@
 #include <linux/falloc.h>
 #include <linux/capability.h>
 #include <linux/uaccess.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 
 
 /*
@@ -63,6 +65,9 @@ const unsigned short FERROFS_IOMAP_DELALLOC = IOMAP_DELALLOC;
 const int FERROFS_IOCB_NOWAIT = IOCB_NOWAIT;
 const int FERROFS_IOCB_DIRECT = IOCB_DIRECT;
 const unsigned int FERROFS_VM_FAULT_LOCKED = VM_FAULT_LOCKED;
+const unsigned int FERROFS_ACL_TYPE_ACCESS = ACL_TYPE_ACCESS;
+const unsigned int FERROFS_ACL_TYPE_DEFAULT = ACL_TYPE_DEFAULT;
+const unsigned int FERROFS_ATTR_MODE = ATTR_MODE;
 
 /* The VFS inode attributes ferrofs stores in its INODE_ITEM, read and written in one call. */
 struct ferrofs_inode_attrs {
@@ -147,6 +152,14 @@ int ferrofs_shim_bdev_freeze(struct super_block *sb);
 void ferrofs_shim_bdev_thaw(struct super_block *sb);
 bool ferrofs_shim_sb_rdonly(struct super_block *sb);
 void ferrofs_shim_set_xattr_handlers(struct super_block *sb, const struct xattr_handler *const *h);
+void ferrofs_shim_set_posixacl(struct super_block *sb, bool on);
+bool ferrofs_shim_posixacl(struct super_block *sb);
+void ferrofs_shim_posix_acl_release(struct posix_acl *acl);
+size_t ferrofs_shim_posix_acl_xattr_len(const struct posix_acl *acl);
+int ferrofs_shim_posix_acl_from_xattr(const void *value, size_t size, struct posix_acl **out);
+int ferrofs_shim_posix_acl_to_xattr(const struct posix_acl *acl, void *buf, size_t size);
+struct posix_acl *ferrofs_shim_acl_err(int err);
+void ferrofs_shim_set_mode(struct inode *inode, umode_t mode);
 
 /* File data: writes, mmap, writeback. */
 loff_t ferrofs_shim_kiocb_pos(const struct kiocb *iocb);

@@ -352,6 +352,58 @@ void ferrofs_shim_set_xattr_handlers(struct super_block *sb, const struct xattr_
 	sb->s_xattr = h;
 }
 
+/* POSIX ACLs: SB_POSIXACL (the acl/noacl mount options) and the stored format (ids in the
+ * initial user namespace, as every disk filesystem keeps them). */
+void ferrofs_shim_set_posixacl(struct super_block *sb, bool on)
+{
+	if (on)
+		sb->s_flags |= SB_POSIXACL;
+	else
+		sb->s_flags &= ~SB_POSIXACL;
+}
+
+bool ferrofs_shim_posixacl(struct super_block *sb)
+{
+	return sb->s_flags & SB_POSIXACL;
+}
+
+void ferrofs_shim_posix_acl_release(struct posix_acl *acl)
+{
+	posix_acl_release(acl);
+}
+
+size_t ferrofs_shim_posix_acl_xattr_len(const struct posix_acl *acl)
+{
+	return posix_acl_xattr_size(acl->a_count);
+}
+
+int ferrofs_shim_posix_acl_from_xattr(const void *value, size_t size, struct posix_acl **out)
+{
+	struct posix_acl *acl = posix_acl_from_xattr(&init_user_ns, value, size);
+
+	if (IS_ERR(acl)) {
+		*out = NULL;
+		return PTR_ERR(acl);
+	}
+	*out = acl;
+	return 0;
+}
+
+int ferrofs_shim_posix_acl_to_xattr(const struct posix_acl *acl, void *buf, size_t size)
+{
+	return posix_acl_to_xattr(&init_user_ns, acl, buf, size);
+}
+
+struct posix_acl *ferrofs_shim_acl_err(int err)
+{
+	return ERR_PTR(err);
+}
+
+void ferrofs_shim_set_mode(struct inode *inode, umode_t mode)
+{
+	inode->i_mode = (inode->i_mode & S_IFMT) | (mode & ~S_IFMT);
+}
+
 void ferrofs_shim_get_bh(struct buffer_head *bh)
 {
 	get_bh(bh);

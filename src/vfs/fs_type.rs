@@ -2,6 +2,7 @@
 
 //! Registration of a filesystem type, mount contexts and `fill_super`.
 
+use super::acl::{AclType, PosixAcl};
 use super::dentry::Dentry;
 use super::inode::{self, iget, Idmap, Inode, InodeParams, SetAttr, TmpFile};
 use super::file::{IovIter, Kiocb, OpenFile, PassRest};
@@ -253,6 +254,18 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     }
     /// Lists the names (NUL-terminated, back to back); with an empty `out` the size is returned.
     fn listxattr(_inode: &Inode<Self>, _out: &mut [u8]) -> Result<usize> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: POSIX ACLs. The inode's stored ACL of `ty` (`None`: it has none). With it,
+    /// [`FileSystem::set_acl`] is required, and creating inodes must store what
+    /// [`super::acl::create_acls`] returns.
+    fn get_acl(_inode: &Inode<Self>, _ty: AclType) -> Result<Option<PosixAcl>> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Stores (`Some`) or removes the inode's ACL of `ty`; the VFS checked the caller's right to
+    /// and the ACL's validity, and holds the inode lock. An access ACL also sets the mode
+    /// ([`Inode::acl_update_mode`]).
+    fn set_acl(_idmap: Idmap, _inode: &Inode<Self>, _acl: Option<&PosixAcl>, _ty: AclType) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
 }

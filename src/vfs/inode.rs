@@ -577,6 +577,22 @@ impl SetAttr<'_> {
         }
     }
 
+    /// Whether the call changes the mode.
+    pub(crate) fn changes_mode(&self) -> bool {
+        // SAFETY: valid iattr for the call.
+        unsafe { (*self.attr).ia_valid & sys::FERROFS_ATTR_MODE != 0 }
+    }
+
+    /// `posix_acl_chmod`: after a mode change, rewrites the access ACL to match the new mode
+    /// (through the filesystem's `set_acl`); nothing without ACLs.
+    pub(crate) fn acl_chmod(&self) -> Result {
+        // SAFETY: arguments of the setattr call in progress; the dentry has an inode, still locked.
+        kernel::error::to_result(unsafe {
+            let inode = sys::ferrofs_shim_d_inode(self.dentry);
+            sys::posix_acl_chmod(self.idmap.0, self.dentry, (*inode).i_mode)
+        })
+    }
+
     /// Applies everything but the size to the inode (`setattr_copy`).
     pub(crate) fn copy_to_inode(&self) {
         // SAFETY: arguments of the setattr call in progress; the dentry has an inode.

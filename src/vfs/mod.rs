@@ -6,6 +6,7 @@
 //! filesystem logic above this module is safe Rust: it implements [`fs_type::FileSystem`] and is
 //! called back through the tables built here.
 
+pub(crate) mod acl;
 pub(crate) mod buffer;
 pub(crate) mod dentry;
 pub(crate) mod file;

@@ -5,6 +5,7 @@
 //! Every trampoline turns the raw arguments into the safe wrappers (whose invariants the VFS
 //! guarantees for the duration of the call) and the `Result` back into the C convention.
 
+use super::acl::{AclType, PosixAcl};
 use super::dentry::Dentry;
 use super::file::{OpenFile, IovIter, Kiocb};
 use super::fs_type::{DirEmitter, FileSystem, StatFs};
@@ -15,6 +16,7 @@ use super::to_c;
 use crate::sys;
 use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 use kernel::error::code;
 use kernel::types::ARef;
 
@@ -68,6 +70,8 @@ impl<T: FileSystem> Tables<T> {
         tmpfile: if T::HAS_TMPFILE { Some(tmpfile::<T>) } else { None },
         setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
+        get_inode_acl: if T::HAS_GET_ACL { Some(get_inode_acl::<T>) } else { None },
+        set_acl: if T::HAS_GET_ACL { Some(set_acl::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const DIR_FILE_OPS: sys::file_operations = sys::file_operations {
@@ -83,6 +87,8 @@ impl<T: FileSystem> Tables<T> {
         getattr: if T::HAS_DIO_WRITE_END { Some(sys::ferrofs_shim_getattr_reg) } else { None },
         setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
+        get_inode_acl: if T::HAS_GET_ACL { Some(get_inode_acl::<T>) } else { None },
+        set_acl: if T::HAS_GET_ACL { Some(set_acl::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const REG_FILE_OPS: sys::file_operations = sys::file_operations {
@@ -114,6 +120,8 @@ impl<T: FileSystem> Tables<T> {
     pub(crate) const SPECIAL_INODE_OPS: sys::inode_operations = sys::inode_operations {
         setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
+        get_inode_acl: if T::HAS_GET_ACL { Some(get_inode_acl::<T>) } else { None },
+        set_acl: if T::HAS_GET_ACL { Some(set_acl::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const AOPS: sys::address_space_operations = if T::HAS_WRITE_ITER {
@@ -636,6 +644,55 @@ unsafe extern "C" fn setattr<T: FileSystem>(
     };
     let a = SetAttr { idmap: Idmap(idmap), dentry, attr, _p: PhantomData };
     to_c(T::setattr(inode, &a))
+}
+
+/// The `inode_operations.get_inode_acl` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an inode of ours, valid for the duration of the call.
+unsafe extern "C" fn get_inode_acl<T: FileSystem>(inode: *mut sys::inode, ty: c_int, rcu: bool) -> *mut sys::posix_acl {
+    // SAFETY: plain ERR_PTR encodings in the shim.
+    let err = |e: kernel::error::Error| unsafe { sys::ferrofs_shim_acl_err(e.to_errno()) };
+    if rcu {
+        // Reading the tree sleeps: the VFS retries without RCU.
+        return err(code::ECHILD);
+    }
+    let Some(ty) = AclType::from_c(ty) else {
+        return err(code::EINVAL);
+    };
+    // SAFETY: an inode of ours, valid for the call.
+    let inode = unsafe { Inode::<T>::from_raw(inode) };
+    match T::get_acl(inode, ty) {
+        Ok(Some(acl)) => acl.into_raw(),
+        Ok(None) => core::ptr::null_mut(),
+        Err(e) => err(e),
+    }
+}
+
+/// The `inode_operations.set_acl` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this (`vfs_set_acl`, `posix_acl_chmod`), with a positive dentry of ours
+/// whose inode it has locked, and an ACL it holds a reference to (or NULL), valid for the call.
+unsafe extern "C" fn set_acl<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dentry: *mut sys::dentry,
+    acl: *mut sys::posix_acl,
+    ty: c_int,
+) -> c_int {
+    // SAFETY: see above.
+    let d = unsafe { Dentry::<T>::from_raw(dentry) };
+    let Some(inode) = d.inode() else {
+        return code::ENOENT.to_errno();
+    };
+    let Some(ty) = AclType::from_c(ty) else {
+        return code::EINVAL.to_errno();
+    };
+    // The caller's reference, borrowed for the call: never released here.
+    let acl = NonNull::new(acl).map(|p| core::mem::ManuallyDrop::new(PosixAcl(p)));
+    to_c(T::set_acl(Idmap(idmap), inode, acl.as_deref(), ty))
 }
 
 /// The inode and full name of an xattr call.

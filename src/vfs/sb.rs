@@ -57,6 +57,12 @@ impl<T: FileSystem> NewSuperBlock<T> {
         unsafe { sys::ferrofs_shim_sb_rdonly(self.0) }
     }
 
+    /// Turns POSIX ACLs on or off (`SB_POSIXACL`: the VFS checks and inherits them only with it).
+    pub(crate) fn set_posix_acl(&self, on: bool) {
+        // SAFETY: valid superblock, not yet visible to anyone else (type invariant).
+        unsafe { sys::ferrofs_shim_set_posixacl(self.0, on) };
+    }
+
     /// The device name (`s_id`), for messages.
     pub(crate) fn id(&self) -> &str {
         sb_id(self.0)
@@ -295,6 +301,13 @@ impl<T: FileSystem> SuperBlock<T> {
     pub(crate) fn force_rdonly(&self) {
         // SAFETY: valid superblock; the shim sets SB_RDONLY with a single store, as ext4 does.
         unsafe { sys::ferrofs_shim_set_rdonly(self.as_ptr()) };
+    }
+
+    /// Turns POSIX ACLs on or off at a remount (`SB_POSIXACL`), as ext4 does: the VFS holds
+    /// `s_umount` for writing, so no other reconfiguration writes `s_flags` meanwhile.
+    pub(crate) fn set_posix_acl(&self, on: bool) {
+        // SAFETY: valid superblock (type invariant).
+        unsafe { sys::ferrofs_shim_set_posixacl(self.as_ptr(), on) };
     }
 
     /// Runs [`FileSystem::background_commit`] on the per-mount workqueue after `msecs`; moves an

@@ -371,3 +371,35 @@ fn commit_io_order() {
     commit::write_out(&mut log, &sb, &mut vec![0u8; 4096]).unwrap();
     assert_eq!(log.0, ["dirty", "flush", "super 16 fua=true", "super 255 fua=true"]);
 }
+
+/// fsck's view of POSIX ACL attributes: well-formed values pass, malformed ones are corruption;
+/// other attributes' values are not interpreted.
+#[test]
+fn acl_values_checked() {
+    fn entry(tag: u16, perm: u16, id: u32) -> Vec<u8> {
+        [&tag.to_le_bytes()[..], &perm.to_le_bytes(), &id.to_le_bytes()].concat()
+    }
+    fn item(name: &[u8], value: &[u8]) -> Vec<u8> {
+        let mut d = vec![name.len() as u8];
+        d.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        d.extend_from_slice(name);
+        d.extend_from_slice(value);
+        d
+    }
+    let good = [&2u32.to_le_bytes()[..], &entry(1, 6, u32::MAX), &entry(2, 4, 1234), &entry(4, 4, u32::MAX), &entry(0x10, 6, u32::MAX), &entry(0x20, 0, u32::MAX)].concat();
+    assert!(xattr::acl_value_ok(&good));
+    assert!(xattr::acl_value_ok(&2u32.to_le_bytes()));
+    let bad_version = [&1u32.to_le_bytes()[..], &entry(1, 6, 0)].concat();
+    let bad_len = [&good[..], &[0u8; 3]].concat();
+    let bad_tag = [&2u32.to_le_bytes()[..], &entry(0x40, 6, 0)].concat();
+    let bad_perm = [&2u32.to_le_bytes()[..], &entry(1, 8, 0)].concat();
+    for v in [&bad_version[..], &bad_len, &bad_tag, &bad_perm, &[2u8, 0]] {
+        assert!(!xattr::acl_value_ok(v), "{v:?}");
+    }
+    assert_eq!(xattr::check_item(&item(xattr::ACL_ACCESS, &good), 7).unwrap(), 1);
+    assert_eq!(xattr::check_item(&item(xattr::ACL_DEFAULT, &good), 7).unwrap(), 1);
+    for name in [xattr::ACL_ACCESS, xattr::ACL_DEFAULT] {
+        assert!(matches!(xattr::check_item(&item(name, &bad_tag), 7), Err(FsError::Corrupt { .. })));
+    }
+    assert_eq!(xattr::check_item(&item(b"user.posix_acl_access", &bad_tag), 7).unwrap(), 1);
+}
