@@ -41,6 +41,10 @@ pub(crate) fn zero_eof_tail(inode: &Inode<FerroFs>, old: u64, new: u64) -> Resul
 /// `write_iter` of a regular file: direct writes go to [`crate::dio`], the rest through the
 /// page cache.
 pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Result<usize> {
+    // A descriptor opened for writing before `chattr +i` (open refuses it after), as ext4.
+    if iocb.inode().is_immutable() {
+        return Err(code::EPERM);
+    }
     if iocb.direct() {
         return crate::dio::write_iter(iocb, from);
     }

@@ -159,7 +159,7 @@ pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Resul
             Ok(DioPass::Done(n)) => written = written.max(n),
             Err(e) if is(&e, code::EFAULT) => {}
             // The page cache of the range could not be invalidated: go through it.
-            Err(e) if is(&e, Error::from_errno(-crate::sys::FERROFS_ENOTBLK)) => {
+            Err(e) if is(&e, crate::vfs::enotblk()) => {
                 fallback = true;
                 break;
             }
@@ -210,7 +210,7 @@ pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Resul
     }
     drop(held);
     if queued {
-        return Err(Error::from_errno(-crate::sys::FERROFS_EIOCBQUEUED));
+        return Err(crate::vfs::eiocbqueued());
     }
     iocb.restore_sync(sync);
 
@@ -399,7 +399,7 @@ pub(crate) fn read_iter(iocb: &Kiocb<'_, FerroFs>, to: &mut IovIter) -> Result<u
                 r
             };
             match pass {
-                Ok(DioPass::Queued) => return Err(Error::from_errno(-crate::sys::FERROFS_EIOCBQUEUED)),
+                Ok(DioPass::Queued) => return Err(crate::vfs::eiocbqueued()),
                 Ok(DioPass::Done(n)) => done = done.max(n),
                 Err(e) if is(&e, code::EFAULT) => {}
                 Err(e) => return Err(e),
@@ -443,7 +443,7 @@ pub(crate) fn read_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Ioma
     }
     let m = crate::file::map_blocks(inode, pos, len)?;
     if ordered::buffered_pending(inode, pos, m.offset.saturating_add(m.length)) {
-        return Err(if flags.nowait() { code::EAGAIN } else { Error::from_errno(-crate::sys::FERROFS_ENOTBLK) });
+        return Err(if flags.nowait() { code::EAGAIN } else { crate::vfs::enotblk() });
     }
     Ok(m)
 }

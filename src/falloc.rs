@@ -31,7 +31,8 @@ use crate::format::space::ReserveClass;
 use crate::format::{self, fileext, FsError};
 use crate::ordered;
 use crate::superblock::{fs_err, with_tree, FerroFs};
-use crate::sys;
+use crate::vfs::eopnotsupp;
+use crate::vfs::sys_consts as sc;
 use crate::transaction::{self, Cost, Txn};
 use crate::vfs::file::OpenFile;
 use crate::vfs::inode::Inode;
@@ -40,15 +41,11 @@ use kernel::error::{code, Result};
 
 const BS: u64 = format::BLOCK_SIZE_U64;
 
-fn eopnotsupp() -> kernel::error::Error {
-    kernel::error::Error::from_errno(-sys::FERROFS_EOPNOTSUPP)
-}
-
-const KEEP_SIZE: u32 = sys::FERROFS_FALLOC_FL_KEEP_SIZE as u32;
-const PUNCH_HOLE: u32 = sys::FERROFS_FALLOC_FL_PUNCH_HOLE as u32;
-const ZERO_RANGE: u32 = sys::FERROFS_FALLOC_FL_ZERO_RANGE as u32;
-const COLLAPSE_RANGE: u32 = sys::FERROFS_FALLOC_FL_COLLAPSE_RANGE as u32;
-const INSERT_RANGE: u32 = sys::FERROFS_FALLOC_FL_INSERT_RANGE as u32;
+const KEEP_SIZE: u32 = sc::FALLOC_FL_KEEP_SIZE as u32;
+const PUNCH_HOLE: u32 = sc::FALLOC_FL_PUNCH_HOLE as u32;
+const ZERO_RANGE: u32 = sc::FALLOC_FL_ZERO_RANGE as u32;
+const COLLAPSE_RANGE: u32 = sc::FALLOC_FL_COLLAPSE_RANGE as u32;
+const INSERT_RANGE: u32 = sc::FALLOC_FL_INSERT_RANGE as u32;
 
 /// Items moved per transaction by a collapse or insert (2 items changed each).
 const SHIFT_BATCH: u64 = 64;

@@ -66,6 +66,8 @@ pub(crate) fn read_inode(sb: &SuperBlock<FerroFs>, ino: u64) -> Result<InodePara
             mtime: (item.mtime.sec, item.mtime.nsec),
             ctime: (item.ctime.sec, item.ctime.nsec),
         },
+        // Only defined flags get past InodeItem::parse; they all fit the kernel's 32 bits.
+        flags: item.flags as u32,
     })
 }
 
@@ -121,12 +123,18 @@ pub(crate) fn loaded(inode: &Inode<FerroFs>) {
 
 /// Writes the VFS inode's attributes into its `INODE_ITEM`.
 pub(crate) fn update_item(st: &mut TxnStore<'_>, inode: &Inode<FerroFs>) -> core::result::Result<(), FsError> {
+    update_item_with(st, inode, |_| {})
+}
+
+/// [`update_item`], with `f` changing what the VFS inode does not hold (the flags).
+fn update_item_with(st: &mut TxnStore<'_>, inode: &Inode<FerroFs>, f: impl FnOnce(&mut InodeItem)) -> core::result::Result<(), FsError> {
     let a = disk_attrs(inode);
     let ino = inode.ino();
     let mut root = st.state().roots.fs_root;
     let r = format::tree::update(st, &mut root, &format::inode::inode_key(ino), |d| {
         let mut it = InodeItem::parse(d, ino)?;
         apply(&mut it, &a);
+        f(&mut it);
         it.write_to(d)
     });
     st.state().roots.fs_root = root;
@@ -246,6 +254,11 @@ pub(crate) fn reclaim_orphans(sb: &SuperBlock<FerroFs>) -> Result {
 
 /// `setattr`: mode, owner, times and the size (truncate, up or down).
 pub(crate) fn setattr(inode: &Inode<FerroFs>, attr: &SetAttr<'_>) -> Result {
+    // The VFS refuses most changes of immutable and append-only inodes (may_setattr); a
+    // truncate through a descriptor opened before `chattr +i` is left to us, as to ext4.
+    if inode.is_immutable() {
+        return Err(code::EPERM);
+    }
     attr.prepare()?;
     let sb = inode.sb();
     let new_size = attr.new_size();
@@ -270,4 +283,38 @@ pub(crate) fn setattr(inode: &Inode<FerroFs>, attr: &SetAttr<'_>) -> Result {
         attr.acl_chmod()?;
     }
     Ok(())
+}
+
+/// The flags `chattr` can set (`FS_IOC_SETFLAGS`); `lsattr` shows them.
+const SETTABLE_FLAGS: u64 = items::INODE_FLAGS_KNOWN;
+
+/// `FS_IOC_GETFLAGS`: the inode's flags as stored.
+pub(crate) fn get_flags(inode: &Inode<FerroFs>) -> Result<u32> {
+    let ino = inode.ino();
+    let item = with_tree(inode.sb(), |st, root| format::inode::read(st, &root, ino))?;
+    let Some(item) = item else {
+        inode.sb().report("inode item missing", ino, euclean());
+        return Err(euclean());
+    };
+    Ok(item.flags as u32)
+}
+
+/// `FS_IOC_SETFLAGS`: stores `flags` and applies them to the VFS inode, with a new ctime. Flags
+/// ferrofs does not have are `EOPNOTSUPP`; `DIRSYNC` means nothing for a non-directory and is
+/// dropped there, as ext4 does.
+pub(crate) fn set_flags(inode: &Inode<FerroFs>, flags: u32) -> Result {
+    let mut new = u64::from(flags);
+    if new & !SETTABLE_FLAGS != 0 {
+        return Err(crate::vfs::eopnotsupp());
+    }
+    if !inode.is_dir() {
+        new &= !items::INODE_FLAG_DIRSYNC;
+    }
+    let flags = new as u32;
+    let sb = inode.sb();
+    let mut tx = Txn::start(sb, COST_INODE_UPDATE)?;
+    inode.set_flags(flags);
+    inode.touch_ctime();
+    let r = update_item_with(&mut tx.store(), inode, |it| it.flags = new).map_err(|e| fs_err(sb, e));
+    tx.finish(r)
 }

@@ -153,6 +153,15 @@ fn create(idmap: Idmap, dir: &Inode<FerroFs>, dentry: &Dentry<FerroFs>, mode: u3
     Ok(())
 }
 
+/// After a namespace change in `dirs`: commits it when one of them is `IS_DIRSYNC` (`chattr +D`
+/// or `+S`, the `dirsync` or `sync` mount options), so the change is on disk when the call returns.
+pub(crate) fn dirsync(dirs: &[&Inode<FerroFs>]) -> Result {
+    match dirs.iter().find(|d| d.is_dirsync()) {
+        Some(d) => crate::transaction::commit(d.sb()),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn mknod(idmap: Idmap, dir: &Inode<FerroFs>, dentry: &Dentry<FerroFs>, mode: u32, rdev: u64) -> Result {
     if mode & items::S_IFMT == items::S_IFLNK {
         return Err(code::EINVAL);

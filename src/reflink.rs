@@ -22,7 +22,7 @@ use crate::format::space::ReserveClass;
 use crate::format::{self, fileext};
 use crate::ordered;
 use crate::superblock::{fs_err, with_tree, FerroFs};
-use crate::sys;
+use crate::vfs::sys_consts as sc;
 use crate::transaction::{Cost, Txn};
 use crate::vfs::file::OpenFile;
 use crate::vfs::inode::Inode;
@@ -32,9 +32,9 @@ use kernel::prelude::*;
 
 const BS: u64 = format::BLOCK_SIZE_U64;
 
-const DEDUP: u32 = sys::FERROFS_REMAP_FILE_DEDUP;
-const CAN_SHORTEN: u32 = sys::FERROFS_REMAP_FILE_CAN_SHORTEN;
-const ADVISORY: u32 = sys::FERROFS_REMAP_FILE_ADVISORY;
+const DEDUP: u32 = sc::REMAP_FILE_DEDUP;
+const CAN_SHORTEN: u32 = sc::REMAP_FILE_CAN_SHORTEN;
+const ADVISORY: u32 = sc::REMAP_FILE_ADVISORY;
 
 /// Source items copied per transaction (each copy changes 2 items).
 const CLONE_BATCH: usize = 64;

@@ -436,23 +436,28 @@ impl FileSystem for FerroFs {
     }
 
     fn mknod(idmap: Idmap, dir: &Inode<Self>, dentry: &Dentry<Self>, mode: u32, rdev: u64) -> Result {
-        crate::namei::mknod(idmap, dir, dentry, mode, rdev)
+        crate::namei::mknod(idmap, dir, dentry, mode, rdev)?;
+        crate::namei::dirsync(&[dir])
     }
 
     fn symlink(idmap: Idmap, dir: &Inode<Self>, dentry: &Dentry<Self>, target: &[u8]) -> Result {
-        crate::namei::symlink(idmap, dir, dentry, target)
+        crate::namei::symlink(idmap, dir, dentry, target)?;
+        crate::namei::dirsync(&[dir])
     }
 
     fn link(inode: &Inode<Self>, dir: &Inode<Self>, dentry: &Dentry<Self>) -> Result {
-        crate::namei::link(inode, dir, dentry)
+        crate::namei::link(inode, dir, dentry)?;
+        crate::namei::dirsync(&[dir])
     }
 
     fn unlink(dir: &Inode<Self>, dentry: &Dentry<Self>) -> Result {
-        crate::namei::unlink(dir, dentry)
+        crate::namei::unlink(dir, dentry)?;
+        crate::namei::dirsync(&[dir])
     }
 
     fn rmdir(dir: &Inode<Self>, dentry: &Dentry<Self>) -> Result {
-        crate::namei::rmdir(dir, dentry)
+        crate::namei::rmdir(dir, dentry)?;
+        crate::namei::dirsync(&[dir])
     }
 
     fn rename(
@@ -463,7 +468,8 @@ impl FileSystem for FerroFs {
         new: &Dentry<Self>,
         flags: u32,
     ) -> Result {
-        crate::namei::rename(idmap, old_dir, old, new_dir, new, flags)
+        crate::namei::rename(idmap, old_dir, old, new_dir, new, flags)?;
+        crate::namei::dirsync(&[old_dir, new_dir])
     }
 
     fn tmpfile(idmap: Idmap, dir: &Inode<Self>, file: TmpFile, mode: u32) -> Result {
@@ -484,6 +490,14 @@ impl FileSystem for FerroFs {
 
     fn listxattr(inode: &Inode<Self>, out: &mut [u8]) -> Result<usize> {
         crate::xattr::list(inode, out)
+    }
+
+    fn fileattr_get(inode: &Inode<Self>) -> Result<u32> {
+        crate::inode::get_flags(inode)
+    }
+
+    fn fileattr_set(inode: &Inode<Self>, flags: u32) -> Result {
+        crate::inode::set_flags(inode, flags)
     }
 
     fn get_acl(inode: &Inode<Self>, ty: AclType) -> Result<Option<PosixAcl>> {

@@ -84,6 +84,22 @@ pub struct Timespec {
     pub nsec: u32,
 }
 
+/// `chattr +S`: writes and namespace changes are synchronous.
+pub const INODE_FLAG_SYNC: u64 = 0x8;
+/// `chattr +i`: no change at all (data, attributes, names, links).
+pub const INODE_FLAG_IMMUTABLE: u64 = 0x10;
+/// `chattr +a`: data only appended; no other change.
+pub const INODE_FLAG_APPEND: u64 = 0x20;
+/// `chattr +d`: skipped by dump(8).
+pub const INODE_FLAG_NODUMP: u64 = 0x40;
+/// `chattr +A`: atime not updated.
+pub const INODE_FLAG_NOATIME: u64 = 0x80;
+/// `chattr +D` (directories): namespace changes in it are synchronous.
+pub const INODE_FLAG_DIRSYNC: u64 = 0x10000;
+/// Every defined inode flag.
+pub const INODE_FLAGS_KNOWN: u64 =
+    INODE_FLAG_SYNC | INODE_FLAG_IMMUTABLE | INODE_FLAG_APPEND | INODE_FLAG_NODUMP | INODE_FLAG_NOATIME | INODE_FLAG_DIRSYNC;
+
 /// `INODE_ITEM` value (128 bytes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InodeItem {
@@ -103,7 +119,8 @@ pub struct InodeItem {
     pub mode: u32,
     /// Device number of device nodes (`new_encode_dev` format).
     pub rdev: u64,
-    /// Inode flags (none defined; must be 0).
+    /// Inode flags: `INODE_FLAG_*` (the kernel's `FS_*_FL` values, what `chattr` sets); others
+    /// are corruption.
     pub flags: u64,
     /// Access time.
     pub atime: Timespec,
@@ -156,6 +173,9 @@ impl InodeItem {
         }
         if ftype_from_mode(i.mode).is_none() {
             return Err(FsError::corrupt(blk, "inode has invalid file type"));
+        }
+        if i.flags & !INODE_FLAGS_KNOWN != 0 {
+            return Err(FsError::corrupt(blk, "inode has unknown flags"));
         }
         Ok(i)
     }
@@ -620,6 +640,13 @@ mod tests {
         bad[67] = 0xFF;
         assert!(InodeItem::parse(&bad, 0).is_err());
         assert_eq!(i.ftype(), FT_REG);
+        // Every defined flag round-trips; an unknown one is corruption.
+        let f = InodeItem { flags: INODE_FLAGS_KNOWN, ..i };
+        assert_eq!(InodeItem::parse(&f.to_bytes(), 0), Ok(f));
+        for bit in [0x1u64, 0x100, 0x1000, 1 << 40] {
+            let u = InodeItem { flags: bit, ..i };
+            assert!(matches!(InodeItem::parse(&u.to_bytes(), 0), Err(FsError::Corrupt { .. })), "{bit:#x}");
+        }
     }
 
     #[test]

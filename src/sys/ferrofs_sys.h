@@ -39,6 +39,7 @@
 #include <linux/capability.h>
 #include <linux/uaccess.h>
 #include <linux/posix_acl.h>
+#include <linux/fileattr.h>
 #include <linux/posix_acl_xattr.h>
 
 
@@ -160,6 +161,11 @@ int ferrofs_shim_posix_acl_from_xattr(const void *value, size_t size, struct pos
 int ferrofs_shim_posix_acl_to_xattr(const struct posix_acl *acl, void *buf, size_t size);
 struct posix_acl *ferrofs_shim_acl_err(int err);
 void ferrofs_shim_set_mode(struct inode *inode, umode_t mode);
+void ferrofs_shim_set_inode_flags(struct inode *inode, u32 fsflags);
+bool ferrofs_shim_is_immutable(const struct inode *inode);
+bool ferrofs_shim_is_dirsync(const struct inode *inode);
+int ferrofs_shim_fileattr_flags(const struct fileattr *fa, u32 *flags);
+void ferrofs_shim_fileattr_fill(struct fileattr *fa, u32 flags);
 
 /* File data: writes, mmap, writeback. */
 loff_t ferrofs_shim_kiocb_pos(const struct kiocb *iocb);

@@ -404,6 +404,48 @@ void ferrofs_shim_set_mode(struct inode *inode, umode_t mode)
 	inode->i_mode = (inode->i_mode & S_IFMT) | (mode & ~S_IFMT);
 }
 
+/* Inode flags (chattr): the FS_*_FL values ferrofs stores, as the VFS's S_* flags. */
+void ferrofs_shim_set_inode_flags(struct inode *inode, u32 fsflags)
+{
+	unsigned int f = 0;
+
+	if (fsflags & FS_SYNC_FL)
+		f |= S_SYNC;
+	if (fsflags & FS_IMMUTABLE_FL)
+		f |= S_IMMUTABLE;
+	if (fsflags & FS_APPEND_FL)
+		f |= S_APPEND;
+	if (fsflags & FS_NOATIME_FL)
+		f |= S_NOATIME;
+	if (fsflags & FS_DIRSYNC_FL)
+		f |= S_DIRSYNC;
+	inode_set_flags(inode, f, S_SYNC | S_IMMUTABLE | S_APPEND | S_NOATIME | S_DIRSYNC);
+}
+
+bool ferrofs_shim_is_immutable(const struct inode *inode)
+{
+	return IS_IMMUTABLE(inode);
+}
+
+bool ferrofs_shim_is_dirsync(const struct inode *inode)
+{
+	return IS_DIRSYNC(inode);
+}
+
+/* The flags FS_IOC_SETFLAGS or FS_IOC_FSSETXATTR asks for; -EOPNOTSUPP for XFS-only fields. */
+int ferrofs_shim_fileattr_flags(const struct fileattr *fa, u32 *flags)
+{
+	if (fileattr_has_fsx(fa))
+		return -EOPNOTSUPP;
+	*flags = fa->flags;
+	return 0;
+}
+
+void ferrofs_shim_fileattr_fill(struct fileattr *fa, u32 flags)
+{
+	fileattr_fill_flags(fa, flags);
+}
+
 void ferrofs_shim_get_bh(struct buffer_head *bh)
 {
 	get_bh(bh);
@@ -505,6 +547,9 @@ vm_fault_t ferrofs_shim_page_mkwrite(struct vm_fault *vmf, const struct iomap_op
 	struct inode *inode = file_inode(vmf->vma->vm_file);
 	vm_fault_t ret;
 
+	/* A shared writable mapping made before chattr +i (as ext4). */
+	if (unlikely(IS_IMMUTABLE(inode)))
+		return VM_FAULT_SIGBUS;
 	sb_start_pagefault(inode->i_sb);
 	file_update_time(vmf->vma->vm_file);
 	/* Shared: a hole punch or range zeroing (exclusive) cannot see a folio dirtied under it. */

@@ -256,6 +256,15 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn listxattr(_inode: &Inode<Self>, _out: &mut [u8]) -> Result<usize> {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
+    /// Optional: inode flags (`FS_IOC_GETFLAGS`, `lsattr`): the `FS_*_FL` flags of the inode.
+    fn fileattr_get(_inode: &Inode<Self>) -> Result<u32> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Sets the inode's flags to `flags` (`FS_IOC_SETFLAGS`, `chattr`); the VFS checked the
+    /// caller's right to (`CAP_LINUX_IMMUTABLE` for `i` and `a`) and holds the inode lock.
+    fn fileattr_set(_inode: &Inode<Self>, _flags: u32) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
     /// Optional: POSIX ACLs. The inode's stored ACL of `ty` (`None`: it has none). With it,
     /// [`FileSystem::set_acl`] is required, and creating inodes must store what
     /// [`super::acl::create_acls`] returns.

@@ -89,6 +89,8 @@ impl Attrs {
 pub(crate) struct InodeParams {
     pub(crate) kind: InodeKind,
     pub(crate) attrs: Attrs,
+    /// `FS_*_FL` flags (`chattr`), applied as the VFS's `S_*` flags.
+    pub(crate) flags: u32,
 }
 
 /// The object our slab cache holds: Rust state, then the VFS inode.
@@ -323,6 +325,25 @@ impl<T: FileSystem> Inode<T> {
         unsafe { sys::set_nlink(self.as_ptr(), n) };
     }
 
+    /// Applies `FS_*_FL` flags (`chattr`) as the VFS's `S_*` flags (callers hold the inode lock).
+    pub(crate) fn set_flags(&self, flags: u32) {
+        // SAFETY: valid inode; inode_set_flags updates i_flags atomically.
+        unsafe { sys::ferrofs_shim_set_inode_flags(self.as_ptr(), flags) };
+    }
+
+    /// `IS_IMMUTABLE`: `chattr +i`.
+    pub(crate) fn is_immutable(&self) -> bool {
+        // SAFETY: valid inode.
+        unsafe { sys::ferrofs_shim_is_immutable(self.as_ptr()) }
+    }
+
+    /// `IS_DIRSYNC`: namespace changes in this directory are to be synchronous (`chattr +D` or
+    /// `+S`, or the `dirsync`/`sync` mount options).
+    pub(crate) fn is_dirsync(&self) -> bool {
+        // SAFETY: valid inode.
+        unsafe { sys::ferrofs_shim_is_dirsync(self.as_ptr()) }
+    }
+
     /// Takes the inode lock (`i_rwsem`, exclusive) until the guard drops.
     pub(crate) fn lock(&self) -> InodeLock<'_, T> {
         // SAFETY: valid inode; paired with inode_unlock in the guard's Drop.
@@ -407,6 +428,7 @@ unsafe fn set_up<T: FileSystem>(inode: *mut sys::inode, p: InodeParams) {
     // SAFETY: exclusive access to a new inode (caller); all pointers derived from it are valid.
     unsafe {
         sys::ferrofs_shim_set_attrs(inode, &c);
+        sys::ferrofs_shim_set_inode_flags(inode, p.flags);
         let i = &mut *inode;
         match p.kind {
             InodeKind::Dir => {
@@ -479,7 +501,7 @@ impl<T: FileSystem> NewInode<T> {
             a.generation = (ino as u32) ^ ((ino >> 32) as u32);
             let mut attrs = Attrs::from_c(&a);
             attrs.bytes = 0;
-            set_up::<T>(inode, InodeParams { kind, attrs });
+            set_up::<T>(inode, InodeParams { kind, attrs, flags: 0 });
             sys::set_nlink(inode, if sys::ferrofs_shim_inode_is_dir(inode) { 2 } else { 1 });
             if sys::insert_inode_locked(inode) != 0 {
                 // An inode with this number is still in memory: the inode counter went backwards,

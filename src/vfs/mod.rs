@@ -22,6 +22,10 @@ pub(crate) mod sys_consts {
         FERROFS_RENAME_EXCHANGE as RENAME_EXCHANGE, FERROFS_RENAME_NOREPLACE as RENAME_NOREPLACE,
         FERROFS_RENAME_WHITEOUT as RENAME_WHITEOUT, FERROFS_S_IFCHR as S_IFCHR, FERROFS_WHITEOUT_MODE as WHITEOUT_MODE,
         FERROFS_XATTR_CREATE as XATTR_CREATE, FERROFS_XATTR_REPLACE as XATTR_REPLACE,
+        FERROFS_FALLOC_FL_COLLAPSE_RANGE as FALLOC_FL_COLLAPSE_RANGE, FERROFS_FALLOC_FL_INSERT_RANGE as FALLOC_FL_INSERT_RANGE,
+        FERROFS_FALLOC_FL_KEEP_SIZE as FALLOC_FL_KEEP_SIZE, FERROFS_FALLOC_FL_PUNCH_HOLE as FALLOC_FL_PUNCH_HOLE,
+        FERROFS_FALLOC_FL_ZERO_RANGE as FALLOC_FL_ZERO_RANGE, FERROFS_REMAP_FILE_ADVISORY as REMAP_FILE_ADVISORY,
+        FERROFS_REMAP_FILE_CAN_SHORTEN as REMAP_FILE_CAN_SHORTEN, FERROFS_REMAP_FILE_DEDUP as REMAP_FILE_DEDUP,
     };
 }
 
@@ -48,6 +52,21 @@ pub(crate) fn enametoolong() -> Error {
 /// `ENODATA`: no such extended attribute.
 pub(crate) fn enodata() -> Error {
     Error::from_errno(-61)
+}
+
+/// `EOPNOTSUPP`: the filesystem does not have the feature. Not in the 6.12 `kernel` crate's list.
+pub(crate) fn eopnotsupp() -> Error {
+    Error::from_errno(-crate::sys::FERROFS_EOPNOTSUPP)
+}
+
+/// `ENOTBLK`: iomap's "fall back to buffered I/O" from a direct write.
+pub(crate) fn enotblk() -> Error {
+    Error::from_errno(-crate::sys::FERROFS_ENOTBLK)
+}
+
+/// `EIOCBQUEUED`: an asynchronous request was queued and completes later.
+pub(crate) fn eiocbqueued() -> Error {
+    Error::from_errno(-crate::sys::FERROFS_EIOCBQUEUED)
 }
 
 /// `ENOTEMPTY`.

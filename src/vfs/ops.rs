@@ -72,6 +72,8 @@ impl<T: FileSystem> Tables<T> {
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         get_inode_acl: if T::HAS_GET_ACL { Some(get_inode_acl::<T>) } else { None },
         set_acl: if T::HAS_GET_ACL { Some(set_acl::<T>) } else { None },
+        fileattr_get: if T::HAS_FILEATTR_GET { Some(fileattr_get::<T>) } else { None },
+        fileattr_set: if T::HAS_FILEATTR_GET { Some(fileattr_set::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const DIR_FILE_OPS: sys::file_operations = sys::file_operations {
@@ -89,6 +91,8 @@ impl<T: FileSystem> Tables<T> {
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         get_inode_acl: if T::HAS_GET_ACL { Some(get_inode_acl::<T>) } else { None },
         set_acl: if T::HAS_GET_ACL { Some(set_acl::<T>) } else { None },
+        fileattr_get: if T::HAS_FILEATTR_GET { Some(fileattr_get::<T>) } else { None },
+        fileattr_set: if T::HAS_FILEATTR_GET { Some(fileattr_set::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const REG_FILE_OPS: sys::file_operations = sys::file_operations {
@@ -644,6 +648,53 @@ unsafe extern "C" fn setattr<T: FileSystem>(
     };
     let a = SetAttr { idmap: Idmap(idmap), dentry, attr, _p: PhantomData };
     to_c(T::setattr(inode, &a))
+}
+
+/// The `inode_operations.fileattr_get` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with a positive dentry of ours and a `fileattr` to fill, valid for the
+/// duration of the call.
+unsafe extern "C" fn fileattr_get<T: FileSystem>(dentry: *mut sys::dentry, fa: *mut sys::fileattr) -> c_int {
+    // SAFETY: see above.
+    let d = unsafe { Dentry::<T>::from_raw(dentry) };
+    let Some(inode) = d.inode() else {
+        return code::ENOENT.to_errno();
+    };
+    match T::fileattr_get(inode) {
+        Ok(flags) => {
+            // SAFETY: `fa` is the caller's fileattr, valid for the call.
+            unsafe { sys::ferrofs_shim_fileattr_fill(fa, flags) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `inode_operations.fileattr_set` callback.
+///
+/// # Safety
+///
+/// Only the VFS calls this (`vfs_fileattr_set`, the inode locked and the change checked), with a
+/// positive dentry of ours and the requested attributes, valid for the duration of the call.
+unsafe extern "C" fn fileattr_set<T: FileSystem>(
+    _idmap: *mut sys::mnt_idmap,
+    dentry: *mut sys::dentry,
+    fa: *mut sys::fileattr,
+) -> c_int {
+    // SAFETY: see above.
+    let d = unsafe { Dentry::<T>::from_raw(dentry) };
+    let Some(inode) = d.inode() else {
+        return code::ENOENT.to_errno();
+    };
+    let mut flags = 0u32;
+    // SAFETY: `fa` is valid for the call; the shim only reads it.
+    let r = unsafe { sys::ferrofs_shim_fileattr_flags(fa, &mut flags) };
+    if r != 0 {
+        return r;
+    }
+    to_c(T::fileattr_set(inode, flags))
 }
 
 /// The `inode_operations.get_inode_acl` callback.
