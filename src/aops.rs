@@ -13,7 +13,7 @@ use crate::format::space::ReserveClass;
 use crate::ordered::{self, WritebackState};
 use crate::superblock::{fs_err, with_tree, FerroFs};
 use crate::transaction::{self, Cost, Txn};
-use crate::vfs::file::{OpenFile, IovIter, Kiocb};
+use crate::vfs::file::{OpenFile, IovIter, Kiocb, SwapFile};
 use crate::vfs::inode::Inode;
 use crate::vfs::iomap::{IomapFlags, MapKind, Mapping};
 use core::sync::atomic::Ordering;
@@ -259,4 +259,81 @@ pub(crate) fn punch_step(inode: &Inode<FerroFs>, from: u64, to: u64, size: Optio
     in_place.hand_over();
     inode.sub_bytes(removed);
     Ok(())
+}
+
+/// `swapon(2)` of `inode` (locked by swapon): makes everything written and committed (the work of
+/// fsync, whose lock swapon holds already), then hands the swap code the file's block ranges,
+/// page-aligned, up to the last whole page. Holes, delayed allocation and shared extents refuse the
+/// file (`EINVAL`); preallocated extents are fine (the swap code writes them in place; what it
+/// wrote is never read through the file). ferrofs never moves an extent behind a file's back, and
+/// while the file is a swap file `S_SWAPFILE` refuses every change that would copy-on-write, free
+/// or share its blocks (write, truncate, fallocate, remap), so the ranges stay the file's.
+pub(crate) fn swap_activate(inode: &Inode<FerroFs>, swap: &mut SwapFile) -> Result<(u32, u64)> {
+    const PAGE: u64 = kernel::page::PAGE_SIZE as u64;
+    inode.write_and_wait_range(0, u64::MAX)?;
+    ordered::wait_range(inode, 0, u64::MAX);
+    transaction::commit(inode.sb())?;
+    let refuse = |why: &str| {
+        pr_err!("{}: swapon: inode {} {why}\n", inode.sb().id(), inode.ino());
+        Err(code::EINVAL)
+    };
+    let end = inode.size() / PAGE * PAGE;
+    let max = swap.max_pages();
+    let (mut nr_pages, mut extents) = (0u64, 0u32);
+    let (mut lowest, mut highest) = (u64::MAX, 0u64);
+    // The physical run being gathered: (file offset, device address, length).
+    let mut run: Option<(u64, u64, u64)> = None;
+    // Adds a physical run, trimmed to whole pages, as swap pages `nr_pages..`.
+    let mut add = |(off, addr, len): (u64, u64, u64), nr_pages: &mut u64, extents: &mut u32| -> Result {
+        if *nr_pages >= max {
+            return Ok(());
+        }
+        let first = addr.div_ceil(PAGE);
+        let next = addr.saturating_add(len) / PAGE;
+        if first >= next {
+            return Ok(());
+        }
+        let n = (next - first).min(max - *nr_pages);
+        // The file's first page is the swap header, which holds no swapped data.
+        lowest = lowest.min(if off == 0 { first + 1 } else { first });
+        highest = highest.max(next - 1);
+        *extents = extents.saturating_add(swap.add_extent(*nr_pages, n, first)?);
+        *nr_pages += n;
+        Ok(())
+    };
+    let mut pos = 0;
+    while pos < end {
+        let m = crate::file::map_report(inode, pos, end - pos)?;
+        let addr = match m.kind {
+            MapKind::Mapped(a) | MapKind::Unwritten(a) => a,
+            _ => return refuse("has unallocated extents"),
+        };
+        if m.shared {
+            return refuse("has shared extents");
+        }
+        let skip = pos.saturating_sub(m.offset);
+        let len = m.offset.saturating_add(m.length).min(end).saturating_sub(pos);
+        if len == 0 {
+            pr_err!("{}: swapon: inode {}: empty mapping at {pos}\n", inode.sb().id(), inode.ino());
+            return Err(crate::vfs::euclean());
+        }
+        let addr = addr.saturating_add(skip);
+        run = match run {
+            Some((o, a, l)) if a.saturating_add(l) == addr => Some((o, a, l + len)),
+            Some(r) => {
+                add(r, &mut nr_pages, &mut extents)?;
+                Some((pos, addr, len))
+            }
+            None => Some((pos, addr, len)),
+        };
+        pos += len;
+    }
+    if let Some(r) = run {
+        add(r, &mut nr_pages, &mut extents)?;
+    }
+    if nr_pages == 0 {
+        return refuse("has not a single usable page");
+    }
+    swap.set_pages(nr_pages);
+    Ok((extents, 1 + highest.saturating_sub(lowest)))
 }

@@ -9,7 +9,7 @@ use crate::transaction::{self, MapWords, TreeState, TxnStore};
 use crate::vfs::acl::{AclType, PosixAcl};
 use crate::vfs::dentry::Dentry;
 use crate::vfs::fs_type::{DirEmitter, FileSystem, SeqFile, StatFs};
-use crate::vfs::file::{IovIter, Kiocb, OpenFile, PassRest};
+use crate::vfs::file::{IovIter, Kiocb, OpenFile, PassRest, SwapFile};
 use crate::vfs::iomap::{IoPath, Ioend, IomapFlags, Mapping};
 use crate::vfs::inode::{Idmap, Inode, InodeParams, SetAttr, TmpFile};
 use crate::vfs::sb::{NewSuperBlock, NoFsScope, SuperBlock};
@@ -490,6 +490,10 @@ impl FileSystem for FerroFs {
 
     fn listxattr(inode: &Inode<Self>, out: &mut [u8]) -> Result<usize> {
         crate::xattr::list(inode, out)
+    }
+
+    fn swap_activate(inode: &Inode<Self>, swap: &mut SwapFile) -> Result<(u32, u64)> {
+        crate::aops::swap_activate(inode, swap)
     }
 
     fn fileattr_get(inode: &Inode<Self>) -> Result<u32> {

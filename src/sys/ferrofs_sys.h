@@ -40,6 +40,7 @@
 #include <linux/uaccess.h>
 #include <linux/posix_acl.h>
 #include <linux/fileattr.h>
+#include <linux/swap.h>
 #include <linux/posix_acl_xattr.h>
 
 
@@ -162,6 +163,11 @@ int ferrofs_shim_posix_acl_to_xattr(const struct posix_acl *acl, void *buf, size
 struct posix_acl *ferrofs_shim_acl_err(int err);
 void ferrofs_shim_set_mode(struct inode *inode, umode_t mode);
 void ferrofs_shim_set_inode_flags(struct inode *inode, u32 fsflags);
+unsigned long ferrofs_shim_swap_max(const struct swap_info_struct *sis);
+int ferrofs_shim_swap_add_extent(struct swap_info_struct *sis, unsigned long start_page,
+				 unsigned long nr_pages, sector_t start_block);
+void ferrofs_shim_swap_set_pages(struct swap_info_struct *sis, unsigned long nr_pages);
+struct inode *ferrofs_shim_file_inode(struct file *file);
 bool ferrofs_shim_is_immutable(const struct inode *inode);
 bool ferrofs_shim_is_dirsync(const struct inode *inode);
 int ferrofs_shim_fileattr_flags(const struct fileattr *fa, u32 *flags);

@@ -422,6 +422,38 @@ void ferrofs_shim_set_inode_flags(struct inode *inode, u32 fsflags)
 	inode_set_flags(inode, f, S_SYNC | S_IMMUTABLE | S_APPEND | S_NOATIME | S_DIRSYNC);
 }
 
+/*
+ * Swap files (CONFIG_SWAP only). Not iomap_swapfile_activate: it fsyncs through f_op->fsync, and
+ * swapon holds the inode lock our fsync takes. ferrofs walks its own mappings and adds the
+ * page-aligned physical ranges here.
+ */
+unsigned long ferrofs_shim_swap_max(const struct swap_info_struct *sis)
+{
+	return sis->max;
+}
+
+int ferrofs_shim_swap_add_extent(struct swap_info_struct *sis, unsigned long start_page,
+				 unsigned long nr_pages, sector_t start_block)
+{
+#ifdef CONFIG_SWAP
+	return add_swap_extent(sis, start_page, nr_pages, start_block);
+#else
+	return -EINVAL;
+#endif
+}
+
+void ferrofs_shim_swap_set_pages(struct swap_info_struct *sis, unsigned long nr_pages)
+{
+	sis->max = nr_pages;
+	sis->pages = nr_pages - 1;
+	sis->highest_bit = nr_pages - 1;
+}
+
+struct inode *ferrofs_shim_file_inode(struct file *file)
+{
+	return file->f_mapping->host;
+}
+
 bool ferrofs_shim_is_immutable(const struct inode *inode)
 {
 	return IS_IMMUTABLE(inode);

@@ -524,3 +524,34 @@ impl<T: FileSystem> Inode<T> {
         unsafe { sys::ferrofs_shim_mapping_set_error(self.as_ptr(), err.to_errno()) };
     }
 }
+
+/// The swap area `swapon(2)` is setting up on a file (`struct swap_info_struct`), handed to
+/// [`FileSystem::swap_activate`].
+///
+/// # Invariants
+///
+/// `0` is the swap area of the `swap_activate` call in progress.
+pub(crate) struct SwapFile(pub(super) *mut sys::swap_info_struct);
+
+impl SwapFile {
+    /// The most pages the swap code takes (from the swap header).
+    pub(crate) fn max_pages(&self) -> u64 {
+        // SAFETY: valid swap area (type invariant).
+        unsafe { sys::ferrofs_shim_swap_max(self.0) as u64 }
+    }
+
+    /// `add_swap_extent`: swap pages `start_page..start_page + nr_pages` are the device pages
+    /// from `start_block` (in pages) on. Returns how many extents it added (0 when it merged).
+    pub(crate) fn add_extent(&mut self, start_page: u64, nr_pages: u64, start_block: u64) -> Result<u32> {
+        // SAFETY: valid swap area (type invariant); plain numbers.
+        let r = unsafe { sys::ferrofs_shim_swap_add_extent(self.0, start_page as _, nr_pages as _, start_block as _) };
+        to_result(r.min(0))?;
+        Ok(r as u32)
+    }
+
+    /// Sets the usable size: `nr_pages` pages, the first being the swap header.
+    pub(crate) fn set_pages(&mut self, nr_pages: u64) {
+        // SAFETY: valid swap area (type invariant).
+        unsafe { sys::ferrofs_shim_swap_set_pages(self.0, nr_pages as _) };
+    }
+}

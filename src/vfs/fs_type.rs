@@ -5,7 +5,7 @@
 use super::acl::{AclType, PosixAcl};
 use super::dentry::Dentry;
 use super::inode::{self, iget, Idmap, Inode, InodeParams, SetAttr, TmpFile};
-use super::file::{IovIter, Kiocb, OpenFile, PassRest};
+use super::file::{IovIter, Kiocb, OpenFile, PassRest, SwapFile};
 use super::iomap::{Bio, IoPath, Ioend, IomapFlags, Mapping};
 use super::ops::Tables;
 use super::sb::{NewSuperBlock, SbState, SuperBlock};
@@ -263,6 +263,14 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// Sets the inode's flags to `flags` (`FS_IOC_SETFLAGS`, `chattr`); the VFS checked the
     /// caller's right to (`CAP_LINUX_IMMUTABLE` for `i` and `a`) and holds the inode lock.
     fn fileattr_set(_inode: &Inode<Self>, _flags: u32) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional: `swapon(2)` of a regular file, its inode locked. Adds the file's page-aligned
+    /// block ranges to `swap` and returns how many extents that made and how many device pages
+    /// they span. The swap code then writes those blocks in place until `swapoff`: they must be
+    /// allocated, not shared, and never moved meanwhile (`S_SWAPFILE` refuses writes, truncate,
+    /// fallocate and remapping).
+    fn swap_activate(_inode: &Inode<Self>, _swap: &mut SwapFile) -> Result<(u32, u64)> {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
     /// Optional: POSIX ACLs. The inode's stored ACL of `ty` (`None`: it has none). With it,

@@ -7,7 +7,7 @@
 
 use super::acl::{AclType, PosixAcl};
 use super::dentry::Dentry;
-use super::file::{OpenFile, IovIter, Kiocb};
+use super::file::{OpenFile, IovIter, Kiocb, SwapFile};
 use super::fs_type::{DirEmitter, FileSystem, StatFs};
 use super::iomap::{check_read, IomapTables};
 use super::inode::{alloc_inode, free_inode, iget, Idmap, Inode, SetAttr, TmpFile};
@@ -142,6 +142,7 @@ impl<T: FileSystem> Tables<T> {
             // Never called (our read_iter and write_iter do direct I/O through iomap); its
             // presence is what lets open(2) and fcntl(2) accept O_DIRECT.
             direct_IO: if T::HAS_DIO_WRITE_END { Some(sys::noop_direct_IO) } else { None },
+            swap_activate: if T::HAS_SWAP_ACTIVATE { Some(swap_activate::<T>) } else { None },
             ..zeroed()
         }
     } else {
@@ -394,6 +395,33 @@ unsafe extern "C" fn page_mkwrite<T: FileSystem>(vmf: *mut sys::vm_fault) -> sys
     // folio's range through our buffered-write iomap_begin.
     unsafe { sys::ferrofs_shim_page_mkwrite(vmf, &IomapTables::<T>::BUFFERED_WRITE) }
 }
+
+/// The `address_space_operations.swap_activate` callback.
+///
+/// # Safety
+///
+/// Only `swapon(2)` calls this, with the swap area being set up and the open swap file, a regular
+/// file of ours (the VFS set `S_SWAPFILE`, so no write, truncate, fallocate or remap changes it
+/// until `swapoff`), valid for the duration of the call.
+unsafe extern "C" fn swap_activate<T: FileSystem>(
+    sis: *mut sys::swap_info_struct,
+    file: *mut sys::file,
+    span: *mut sys::sector_t,
+) -> c_int {
+    // SAFETY: see above; the file's inode is one of ours, locked by swapon.
+    let inode = unsafe { Inode::<T>::from_raw(sys::ferrofs_shim_file_inode(file)) };
+    let mut swap = SwapFile(sis);
+    match T::swap_activate(inode, &mut swap) {
+        Ok((extents, pages_spanned)) => {
+            // SAFETY: `span` is swapon's output argument.
+            unsafe { *span = pages_spanned as sys::sector_t };
+            extents.min(c_int::MAX as u32) as c_int
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+
 
 /// The `address_space_operations.writepages` callback.
 ///
