@@ -22,6 +22,7 @@ mod store;
 mod superblock;
 mod sys;
 mod transaction;
+mod trim;
 mod vfs;
 mod xattr;
 

@@ -492,6 +492,10 @@ impl FileSystem for FerroFs {
         crate::xattr::list(inode, out)
     }
 
+    fn trim(sb: &SuperBlock<Self>, start: u64, len: u64, minlen: u64) -> Result<u64> {
+        crate::trim::trim(sb, start, len, minlen)
+    }
+
     fn swap_activate(inode: &Inode<Self>, swap: &mut SwapFile) -> Result<(u32, u64)> {
         crate::aops::swap_activate(inode, swap)
     }

@@ -121,6 +121,13 @@ impl<W: AsRef<[u64]> + AsMut<[u64]>> SpaceMap<W> {
         })
     }
 
+    /// The first run of free blocks inside `from..end`, as `(start, len)` (FITRIM walks these).
+    pub fn free_run(&self, from: u64, end: u64) -> Option<(u64, u64)> {
+        let end = end.min(self.total);
+        let s = self.next_free(from.max(FIRST_ALLOC_BLOCK), end)?;
+        Some((s, self.next_used(s, end) - s))
+    }
+
     /// First free block at or after `from` and before `end`.
     fn next_free(&self, from: u64, end: u64) -> Option<u64> {
         let words = self.words.as_ref();
@@ -299,6 +306,28 @@ pub fn meta_cost(items: u64, levels: u8) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn free_runs_walk_the_gaps() {
+        let f = FIRST_ALLOC_BLOCK;
+        let mut m = SpaceMap::new([0u64; 64], 2000).unwrap();
+        m.mark_used(f + 10, 5).unwrap();
+        m.mark_used(600, 100).unwrap();
+        let mut runs = [(0u64, 0u64); 4];
+        let (mut n, mut b) = (0, 0);
+        while let Some((s, l)) = m.free_run(b, 2000) {
+            runs[n] = (s, l);
+            n += 1;
+            b = s + l;
+        }
+        assert_eq!(&runs[..n], &[(f, 10), (f + 15, 600 - f - 15), (700, 1300)]);
+        // Bounded by `end`, never before the allocatable area, nothing inside a used range.
+        assert_eq!(m.free_run(0, f + 12), Some((f, 10)));
+        assert_eq!(m.free_run(650, 2000), Some((700, 1300)));
+        assert_eq!(m.free_run(720, 730), Some((720, 10)));
+        assert_eq!(m.free_run(600, 700), None);
+        assert_eq!(m.free_run(1990, 5000), Some((1990, 10)));
+    }
+
     use super::*;
 
     fn map(total: u64) -> SpaceMap<[u64; 64]> {

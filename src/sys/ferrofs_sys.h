@@ -149,7 +149,12 @@ u64 ferrofs_shim_encode_dev(dev_t dev);
 void ferrofs_shim_set_rdonly(struct super_block *sb);
 /* FS_IOC_SHUTDOWN (XFS_IOC_GOINGDOWN, EXT4_IOC_SHUTDOWN: one number) and its flags. */
 const unsigned int FERROFS_IOC_SHUTDOWN = _IOR('X', 125, __u32);
+const unsigned int FERROFS_FITRIM = FITRIM;
 int ferrofs_shim_shutdown_arg(unsigned long arg, __u32 *flags);
+int ferrofs_shim_fitrim_get(struct super_block *sb, unsigned long arg, struct fstrim_range *r, u64 *granularity);
+int ferrofs_shim_fitrim_put(unsigned long arg, const struct fstrim_range *r);
+int ferrofs_shim_discard(struct super_block *sb, u64 block, u64 nr_blocks);
+bool ferrofs_shim_fatal_signal_pending(void);
 int ferrofs_shim_bdev_freeze(struct super_block *sb);
 void ferrofs_shim_bdev_thaw(struct super_block *sb);
 bool ferrofs_shim_sb_rdonly(struct super_block *sb);

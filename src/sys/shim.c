@@ -331,6 +331,37 @@ int ferrofs_shim_shutdown_arg(unsigned long arg, __u32 *flags)
 	return 0;
 }
 
+/* FITRIM: CAP_SYS_ADMIN, a device that discards, the range from user memory (as ext4). */
+int ferrofs_shim_fitrim_get(struct super_block *sb, unsigned long arg, struct fstrim_range *r, u64 *granularity)
+{
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!bdev_max_discard_sectors(sb->s_bdev))
+		return -EOPNOTSUPP;
+	if (copy_from_user(r, (struct fstrim_range __user *)arg, sizeof(*r)))
+		return -EFAULT;
+	*granularity = bdev_discard_granularity(sb->s_bdev);
+	return 0;
+}
+
+int ferrofs_shim_fitrim_put(unsigned long arg, const struct fstrim_range *r)
+{
+	return copy_to_user((struct fstrim_range __user *)arg, r, sizeof(*r)) ? -EFAULT : 0;
+}
+
+/* Discards filesystem blocks block..block+nr_blocks (waits for it). */
+int ferrofs_shim_discard(struct super_block *sb, u64 block, u64 nr_blocks)
+{
+	unsigned int shift = sb->s_blocksize_bits - SECTOR_SHIFT;
+
+	return blkdev_issue_discard(sb->s_bdev, block << shift, nr_blocks << shift, GFP_NOFS);
+}
+
+bool ferrofs_shim_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
 /* Freezes the filesystem through its device (syncs it, then our freeze_fs commits). */
 int ferrofs_shim_bdev_freeze(struct super_block *sb)
 {

@@ -159,6 +159,12 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn shutdown(_sb: &SuperBlock<Self>, _flush: bool) {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
+    /// Optional: `FITRIM`. Discards the free space inside bytes `start..start + len` in free runs
+    /// of at least `minlen` bytes (the device's discard granularity at least); returns the bytes
+    /// discarded. The caller checked `CAP_SYS_ADMIN` and that the device discards.
+    fn trim(_sb: &SuperBlock<Self>, _start: u64, _len: u64, _minlen: u64) -> Result<u64> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
     /// Runs on the per-mount workqueue when [`SuperBlock::schedule_commit`] asked for it.
     fn background_commit(_sb: &SuperBlock<Self>) {}
     /// Optional: the VFS changed the inode (times, ...) and it must reach the disk.

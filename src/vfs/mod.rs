@@ -69,6 +69,12 @@ pub(crate) fn eiocbqueued() -> Error {
     Error::from_errno(-crate::sys::FERROFS_EIOCBQUEUED)
 }
 
+/// Whether the current task has a fatal signal pending (a long operation stops early).
+pub(crate) fn fatal_signal_pending() -> bool {
+    // SAFETY: reads the current task's signal state.
+    unsafe { crate::sys::ferrofs_shim_fatal_signal_pending() }
+}
+
 /// `ENOTEMPTY`.
 pub(crate) fn enotempty() -> Error {
     Error::from_errno(-39)

@@ -81,7 +81,7 @@ impl<T: FileSystem> Tables<T> {
         read: Some(sys::generic_read_dir),
         iterate_shared: Some(iterate_shared::<T>),
         fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
-        unlocked_ioctl: if T::HAS_SHUTDOWN { Some(ioctl::<T>) } else { None },
+        unlocked_ioctl: if T::HAS_SHUTDOWN || T::HAS_TRIM { Some(ioctl::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const REG_INODE_OPS: sys::inode_operations = sys::inode_operations {
@@ -106,7 +106,7 @@ impl<T: FileSystem> Tables<T> {
         fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
         fallocate: if T::HAS_FALLOCATE { Some(fallocate::<T>) } else { None },
         remap_file_range: if T::HAS_REMAP_FILE_RANGE { Some(remap_file_range::<T>) } else { None },
-        unlocked_ioctl: if T::HAS_SHUTDOWN { Some(ioctl::<T>) } else { None },
+        unlocked_ioctl: if T::HAS_SHUTDOWN || T::HAS_TRIM { Some(ioctl::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const VM_OPS: sys::vm_operations_struct = sys::vm_operations_struct {
@@ -246,9 +246,49 @@ unsafe extern "C" fn fsync<T: FileSystem>(
 /// Only the VFS calls this, with an open file of ours, valid for the duration of the call; `arg`
 /// is the caller's, unchecked.
 unsafe extern "C" fn ioctl<T: FileSystem>(file: *mut sys::file, cmd: c_uint, arg: core::ffi::c_ulong) -> core::ffi::c_long {
-    if cmd != sys::FERROFS_IOC_SHUTDOWN {
-        return code::ENOTTY.to_errno().into();
+    match cmd {
+        // SAFETY: the arguments of this call.
+        sys::FERROFS_IOC_SHUTDOWN if T::HAS_SHUTDOWN => unsafe { ioc_shutdown::<T>(file, arg) },
+        // SAFETY: the arguments of this call.
+        sys::FERROFS_FITRIM if T::HAS_TRIM => unsafe { ioc_fitrim::<T>(file, arg) },
+        _ => code::ENOTTY.to_errno().into(),
     }
+}
+
+/// `FITRIM`: discards the free space of a byte range of the filesystem; the range's length comes
+/// back as the bytes discarded.
+///
+/// # Safety
+///
+/// `file` is an open file of ours and `arg` the user's argument, as for [`ioctl`].
+unsafe fn ioc_fitrim<T: FileSystem>(file: *mut sys::file, arg: core::ffi::c_ulong) -> core::ffi::c_long {
+    // An open file of ours for the duration of the call (the wrapper's invariant).
+    let f = OpenFile::<T>(file, PhantomData);
+    let sb = f.inode().sb();
+    let mut r = sys::fstrim_range { start: 0, len: 0, minlen: 0 };
+    let mut granularity = 0u64;
+    // SAFETY: a mounted superblock of ours; the shim checks CAP_SYS_ADMIN and the device and
+    // copies the range from the user address `arg` (copy_from_user fails on a bad address).
+    let e = unsafe { sys::ferrofs_shim_fitrim_get(sb.as_ptr(), arg, &mut r, &mut granularity) };
+    if e < 0 {
+        return e.into();
+    }
+    match T::trim(sb, r.start, r.len, r.minlen.max(granularity)) {
+        Ok(n) => {
+            r.len = n;
+            // SAFETY: copies our range back to the user address `arg` (copy_to_user).
+            unsafe { sys::ferrofs_shim_fitrim_put(arg, &r) }.into()
+        }
+        Err(e) => e.to_errno().into(),
+    }
+}
+
+/// `FS_IOC_SHUTDOWN`.
+///
+/// # Safety
+///
+/// `file` is an open file of ours and `arg` the user's argument, as for [`ioctl`].
+unsafe fn ioc_shutdown<T: FileSystem>(file: *mut sys::file, arg: core::ffi::c_ulong) -> core::ffi::c_long {
     let mut flags = 0u32;
     // SAFETY: the shim checks CAP_SYS_ADMIN and copies a u32 from the user address `arg`
     // (get_user, which fails on a bad address); `flags` is ours.

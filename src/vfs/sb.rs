@@ -310,6 +310,12 @@ impl<T: FileSystem> SuperBlock<T> {
         unsafe { sys::ferrofs_shim_set_posixacl(self.as_ptr(), on) };
     }
 
+    /// Discards blocks `block..block + nr_blocks` of the device (waits for it).
+    pub(crate) fn discard(&self, block: u64, nr_blocks: u64) -> Result {
+        // SAFETY: valid superblock with a device (type invariant); plain numbers.
+        to_result(unsafe { sys::ferrofs_shim_discard(self.as_ptr(), block, nr_blocks) })
+    }
+
     /// Runs [`FileSystem::background_commit`] on the per-mount workqueue after `msecs`; moves an
     /// already scheduled run to that time when `reschedule`.
     pub(crate) fn schedule_commit(&self, msecs: u32, reschedule: bool) {
