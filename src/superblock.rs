@@ -120,6 +120,7 @@ impl FileSystem for FerroFs {
     const NAME: &'static CStr = c"ferrofs";
     const MAGIC: u64 = FERROFS_MAGIC;
     const MAX_FILE_SIZE: u64 = format::MAX_FILE_SIZE;
+    const IDMAPPED_MOUNTS: bool = true;
     type Info = Info;
     type InodeData = crate::ordered::InodeData;
     type Options = Options;
@@ -490,6 +491,14 @@ impl FileSystem for FerroFs {
 
     fn listxattr(inode: &Inode<Self>, out: &mut [u8]) -> Result<usize> {
         crate::xattr::list(inode, out)
+    }
+
+    fn label(sb: &SuperBlock<Self>) -> KVec<u8> {
+        crate::transaction::label(sb)
+    }
+
+    fn set_label(sb: &SuperBlock<Self>, label: &[u8]) -> Result {
+        crate::transaction::set_label(sb, label)
     }
 
     fn trim(sb: &SuperBlock<Self>, start: u64, len: u64, minlen: u64) -> Result<u64> {

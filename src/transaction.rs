@@ -83,6 +83,8 @@ pub(crate) struct TreeState {
     pinned: KVec<(u64, u64)>,
     /// Whether the running transaction changed anything.
     changed: bool,
+    /// The label the next commit writes (`FS_IOC_SETFSLABEL` changes it).
+    label: [u8; crate::format::superblock::LABEL_LEN],
     /// Counts modifications, so a failed change knows whether it modified anything.
     mods: u64,
     /// Whether writes are allowed (a read-write mount that has not failed).
@@ -110,6 +112,7 @@ impl TreeState {
             changes_head: 0,
             pinned: KVec::new(),
             changed: false,
+            label: committed.label,
             mods: 0,
             writable: false,
             aborted: false,
@@ -348,6 +351,17 @@ impl<'a> Txn<'a> {
         &mut self.guard
     }
 
+    /// Sets the label the transaction's commit writes.
+    pub(crate) fn set_label(&mut self, label: [u8; crate::format::superblock::LABEL_LEN]) {
+        self.guard.label = label;
+        self.guard.changed = true;
+    }
+
+    /// The label as the running transaction has it.
+    pub(crate) fn label(&mut self) -> [u8; crate::format::superblock::LABEL_LEN] {
+        self.guard.label
+    }
+
     /// Hands out a new inode number.
     pub(crate) fn alloc_ino(&mut self) -> Result<u64> {
         let ino = self.guard.roots.next_inode;
@@ -474,7 +488,8 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
             return Err(err);
         }
         t.roots = roots;
-        let new_super = commit::make_super(&t.committed, t.gen, &t.roots);
+        let mut new_super = commit::make_super(&t.committed, t.gen, &t.roots);
+        new_super.label = t.label;
         let dirty = core::mem::replace(&mut t.dirty, KVec::new());
         for bh in dirty.iter() {
             bh.test_clear(BhFlag::InTxn);
@@ -516,4 +531,28 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
         }
     }
     Ok(())
+}
+
+/// The label the next commit writes (the committed one unless `set_label` changed it since).
+pub(crate) fn label(sb: &SuperBlock<FerroFs>) -> KVec<u8> {
+    let l = {
+        let _nofs = NoFsScope::enter();
+        sb.info().tree.lock().label
+    };
+    let end = l.iter().position(|&b| b == 0).unwrap_or(l.len());
+    let mut v = KVec::new();
+    // An allocation failure shows an empty label rather than failing the ioctl.
+    let _ = v.extend_from_slice(l.get(..end).unwrap_or(&[]), GFP_KERNEL);
+    v
+}
+
+/// `FS_IOC_SETFSLABEL`: at most `LABEL_LEN` bytes (`EINVAL` beyond, as ext4 and btrfs refuse a
+/// label longer than theirs), written by a commit before the call returns.
+pub(crate) fn set_label(sb: &SuperBlock<FerroFs>, label: &[u8]) -> Result {
+    let mut l = [0u8; crate::format::superblock::LABEL_LEN];
+    l.get_mut(..label.len()).ok_or(code::EINVAL)?.copy_from_slice(label);
+    let mut tx = Txn::start(sb, Cost { items: 0, class: ReserveClass::Normal })?;
+    tx.set_label(l);
+    tx.finish(Ok(()))?;
+    commit(sb)
 }

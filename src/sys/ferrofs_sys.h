@@ -49,6 +49,7 @@
  * definitions into Rust constants. IOMAP_NULL_ADDR (-1ULL) is spelled u64::MAX on the Rust side.
  */
 const unsigned int FERROFS_FS_REQUIRES_DEV = FS_REQUIRES_DEV;
+const unsigned int FERROFS_FS_ALLOW_IDMAP = FS_ALLOW_IDMAP;
 const unsigned long FERROFS_SB_RDONLY = SB_RDONLY;
 const unsigned short FERROFS_IOMAP_HOLE = IOMAP_HOLE;
 const unsigned short FERROFS_IOMAP_MAPPED = IOMAP_MAPPED;
@@ -150,11 +151,17 @@ void ferrofs_shim_set_rdonly(struct super_block *sb);
 /* FS_IOC_SHUTDOWN (XFS_IOC_GOINGDOWN, EXT4_IOC_SHUTDOWN: one number) and its flags. */
 const unsigned int FERROFS_IOC_SHUTDOWN = _IOR('X', 125, __u32);
 const unsigned int FERROFS_FITRIM = FITRIM;
+const unsigned int FERROFS_IOC_GETFSLABEL = FS_IOC_GETFSLABEL;
+const unsigned int FERROFS_IOC_SETFSLABEL = FS_IOC_SETFSLABEL;
+const unsigned int FERROFS_FSLABEL_MAX = FSLABEL_MAX;
 int ferrofs_shim_shutdown_arg(unsigned long arg, __u32 *flags);
 int ferrofs_shim_fitrim_get(struct super_block *sb, unsigned long arg, struct fstrim_range *r, u64 *granularity);
 int ferrofs_shim_fitrim_put(unsigned long arg, const struct fstrim_range *r);
 int ferrofs_shim_discard(struct super_block *sb, u64 block, u64 nr_blocks);
 bool ferrofs_shim_fatal_signal_pending(void);
+int ferrofs_shim_label_put(unsigned long arg, const char *label);
+int ferrofs_shim_label_get(struct file *file, unsigned long arg, char *label);
+void ferrofs_shim_label_done(struct file *file);
 int ferrofs_shim_bdev_freeze(struct super_block *sb);
 void ferrofs_shim_bdev_thaw(struct super_block *sb);
 bool ferrofs_shim_sb_rdonly(struct super_block *sb);

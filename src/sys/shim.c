@@ -357,6 +357,33 @@ int ferrofs_shim_discard(struct super_block *sb, u64 block, u64 nr_blocks)
 	return blkdev_issue_discard(sb->s_bdev, block << shift, nr_blocks << shift, GFP_NOFS);
 }
 
+/* FS_IOC_GETFSLABEL: hands FSLABEL_MAX bytes to user memory. */
+int ferrofs_shim_label_put(unsigned long arg, const char *label)
+{
+	return copy_to_user((char __user *)arg, label, FSLABEL_MAX) ? -EFAULT : 0;
+}
+
+/*
+ * FS_IOC_SETFSLABEL, as btrfs and ext4: CAP_SYS_ADMIN, a write reference on the mount (released
+ * by ferrofs_shim_label_done), FSLABEL_MAX bytes from user memory.
+ */
+int ferrofs_shim_label_get(struct file *file, unsigned long arg, char *label)
+{
+	int err;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(label, (const char __user *)arg, FSLABEL_MAX))
+		return -EFAULT;
+	err = mnt_want_write_file(file);
+	return err;
+}
+
+void ferrofs_shim_label_done(struct file *file)
+{
+	mnt_drop_write_file(file);
+}
+
 bool ferrofs_shim_fatal_signal_pending(void)
 {
 	return fatal_signal_pending(current);

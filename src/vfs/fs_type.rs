@@ -40,6 +40,11 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     const MAGIC: u64;
     /// Largest file size (`s_maxbytes`).
     const MAX_FILE_SIZE: u64;
+    /// Whether mounts may be idmapped (`FS_ALLOW_IDMAP`): every operation that creates an inode
+    /// or changes ownership or permissions uses the [`Idmap`] it is handed (the wrappers pass it
+    /// to `inode_init_owner`, `setattr_prepare`/`setattr_copy`, `generic_fillattr` and the ACL
+    /// helpers).
+    const IDMAPPED_MOUNTS: bool = false;
     /// Per-mount state, pinned in `s_fs_info` (it may hold locks and work items).
     type Info: Send + Sync;
     /// Per-inode state beside the VFS inode, initialised in place when the inode is allocated.
@@ -157,6 +162,15 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// mode (sync everything, then shut down) freezes the device around a call without
     /// `flush`. Once shut down, a second call does nothing.
     fn shutdown(_sb: &SuperBlock<Self>, _flush: bool) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// The filesystem's label (`FS_IOC_GETFSLABEL`), without a NUL.
+    fn label(_sb: &SuperBlock<Self>) -> KVec<u8> {
+        KVec::new()
+    }
+    /// Optional: `FS_IOC_SETFSLABEL` (the caller checked `CAP_SYS_ADMIN` and holds write access to
+    /// the mount); `label` has no NUL. Durable when it returns.
+    fn set_label(_sb: &SuperBlock<Self>, _label: &[u8]) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
     /// Optional: `FITRIM`. Discards the free space inside bytes `start..start + len` in free runs
@@ -398,6 +412,9 @@ impl Registration {
             (*p).name = T::NAME.as_ptr();
             (*p).owner = module.as_ptr().cast();
             (*p).fs_flags = sys::FERROFS_FS_REQUIRES_DEV as c_int;
+            if T::IDMAPPED_MOUNTS {
+                (*p).fs_flags |= sys::FERROFS_FS_ALLOW_IDMAP as c_int;
+            }
             (*p).init_fs_context = Some(init_fs_context::<T>);
             (*p).kill_sb = Some(kill_sb::<T>);
         }

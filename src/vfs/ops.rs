@@ -81,7 +81,7 @@ impl<T: FileSystem> Tables<T> {
         read: Some(sys::generic_read_dir),
         iterate_shared: Some(iterate_shared::<T>),
         fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
-        unlocked_ioctl: if T::HAS_SHUTDOWN || T::HAS_TRIM { Some(ioctl::<T>) } else { None },
+        unlocked_ioctl: if T::HAS_SHUTDOWN || T::HAS_TRIM || T::HAS_SET_LABEL { Some(ioctl::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const REG_INODE_OPS: sys::inode_operations = sys::inode_operations {
@@ -106,7 +106,7 @@ impl<T: FileSystem> Tables<T> {
         fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
         fallocate: if T::HAS_FALLOCATE { Some(fallocate::<T>) } else { None },
         remap_file_range: if T::HAS_REMAP_FILE_RANGE { Some(remap_file_range::<T>) } else { None },
-        unlocked_ioctl: if T::HAS_SHUTDOWN || T::HAS_TRIM { Some(ioctl::<T>) } else { None },
+        unlocked_ioctl: if T::HAS_SHUTDOWN || T::HAS_TRIM || T::HAS_SET_LABEL { Some(ioctl::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const VM_OPS: sys::vm_operations_struct = sys::vm_operations_struct {
@@ -251,6 +251,10 @@ unsafe extern "C" fn ioctl<T: FileSystem>(file: *mut sys::file, cmd: c_uint, arg
         sys::FERROFS_IOC_SHUTDOWN if T::HAS_SHUTDOWN => unsafe { ioc_shutdown::<T>(file, arg) },
         // SAFETY: the arguments of this call.
         sys::FERROFS_FITRIM if T::HAS_TRIM => unsafe { ioc_fitrim::<T>(file, arg) },
+        // SAFETY: the arguments of this call.
+        sys::FERROFS_IOC_GETFSLABEL | sys::FERROFS_IOC_SETFSLABEL if T::HAS_SET_LABEL => unsafe {
+            ioc_label::<T>(file, cmd == sys::FERROFS_IOC_SETFSLABEL, arg)
+        },
         _ => code::ENOTTY.to_errno().into(),
     }
 }
@@ -281,6 +285,40 @@ unsafe fn ioc_fitrim<T: FileSystem>(file: *mut sys::file, arg: core::ffi::c_ulon
         }
         Err(e) => e.to_errno().into(),
     }
+}
+
+/// `FS_IOC_GETFSLABEL` and `FS_IOC_SETFSLABEL` (`set`): the label as a NUL-terminated string in
+/// a buffer of `FSLABEL_MAX` bytes.
+///
+/// # Safety
+///
+/// `file` is an open file of ours and `arg` the user's argument, as for [`ioctl`].
+unsafe fn ioc_label<T: FileSystem>(file: *mut sys::file, set: bool, arg: core::ffi::c_ulong) -> core::ffi::c_long {
+    // An open file of ours for the duration of the call (the wrapper's invariant).
+    let f = OpenFile::<T>(file, PhantomData);
+    let sb = f.inode().sb();
+    let mut buf = [0u8; sys::FERROFS_FSLABEL_MAX as usize];
+    if !set {
+        let label = T::label(sb);
+        for (d, s) in buf.iter_mut().zip(label.iter().take(sys::FERROFS_FSLABEL_MAX as usize - 1)) {
+            *d = *s;
+        }
+        // SAFETY: `buf` holds FSLABEL_MAX bytes; the shim copies them to the user address `arg`.
+        return unsafe { sys::ferrofs_shim_label_put(arg, buf.as_ptr().cast()) }.into();
+    }
+    // SAFETY: `buf` holds FSLABEL_MAX bytes; the shim checks CAP_SYS_ADMIN, copies them from the
+    // user address `arg` and takes a write reference on the mount (dropped below).
+    let e = unsafe { sys::ferrofs_shim_label_get(file, arg, buf.as_mut_ptr().cast()) };
+    if e < 0 {
+        return e.into();
+    }
+    let r = match buf.iter().position(|&b| b == 0) {
+        Some(n) => T::set_label(sb, buf.get(..n).unwrap_or(&[])),
+        None => Err(code::EINVAL),
+    };
+    // SAFETY: drops the write reference taken above.
+    unsafe { sys::ferrofs_shim_label_done(file) };
+    core::ffi::c_long::from(to_c(r))
 }
 
 /// `FS_IOC_SHUTDOWN`.
