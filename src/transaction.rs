@@ -357,11 +357,6 @@ impl<'a> Txn<'a> {
         self.guard.changed = true;
     }
 
-    /// The label as the running transaction has it.
-    pub(crate) fn label(&mut self) -> [u8; crate::format::superblock::LABEL_LEN] {
-        self.guard.label
-    }
-
     /// Hands out a new inode number.
     pub(crate) fn alloc_ino(&mut self) -> Result<u64> {
         let ino = self.guard.roots.next_inode;
