@@ -23,13 +23,14 @@ xfs_io -c "label -s second" "$MNT" > /dev/null
 flakey_mode "$DM" drop_writes
 expect umount "$MNT"
 flakey_restore "$DM"
-"$FERROFS_ROOT/out/bin/tune.ferrofs" -l "/dev/mapper/$DM" | grep -qx "Filesystem volume name:   second" \
-    || fail "tune.ferrofs -l after the crash: $("$FERROFS_ROOT/out/bin/tune.ferrofs" -l "/dev/mapper/$DM" | grep -i volume)"
+t=$("$FERROFS_ROOT/out/bin/tune.ferrofs" -l "/dev/mapper/$DM") || fail "tune.ferrofs -l"
+echo "$t" | grep -qx "Filesystem volume name:   second" || fail "tune.ferrofs -l after the crash: $(echo "$t" | grep -i volume)"
 "$FSCK" -n "/dev/mapper/$DM" || fail "fsck.ferrofs -n after setting the label (exit $?)"
 expect mount -t ferrofs "/dev/mapper/$DM" "$MNT"
 [ "$(label)" = 'label = "second"' ] || fail "label after mount: $(label)"
 xfs_io -c "label -c" "$MNT" > /dev/null
 [ "$(label)" = 'label = ""' ] || fail "cleared label: $(label)"
 expect umount "$MNT"
-"$FERROFS_ROOT/out/bin/tune.ferrofs" -l "/dev/mapper/$DM" | grep -qx "Filesystem volume name:   " || fail "tune.ferrofs -l after clearing"
+t=$("$FERROFS_ROOT/out/bin/tune.ferrofs" -l "/dev/mapper/$DM") || fail "tune.ferrofs -l"
+echo "$t" | grep -qx "Filesystem volume name:   " || fail "tune.ferrofs -l after clearing: $(echo "$t" | grep -i volume)"
 echo "label: get, set (durable), limits, clear"
