@@ -737,6 +737,21 @@ unsafe extern "C" fn tmpfile<T: FileSystem>(
     to_c(T::tmpfile(Idmap(idmap), dir, TmpFile(file), mode as u32))
 }
 
+/// The inode of a dentry an inode operation was handed (`ENOENT` for a negative one).
+///
+/// # Safety
+///
+/// `dentry` is a dentry of ours that the VFS keeps valid, with its inode, for `'a`.
+unsafe fn dentry_inode<'a, T: FileSystem>(dentry: *mut sys::dentry) -> kernel::error::Result<&'a Inode<T>> {
+    // SAFETY: see above; d_inode is NULL or a set-up inode of ours pinned by the dentry.
+    let i = unsafe { sys::ferrofs_shim_d_inode(dentry) };
+    if i.is_null() {
+        return Err(code::ENOENT);
+    }
+    // SAFETY: as above.
+    Ok(unsafe { Inode::from_raw(i) })
+}
+
 /// The `inode_operations.setattr` callback.
 ///
 /// # Safety
@@ -748,9 +763,9 @@ unsafe extern "C" fn setattr<T: FileSystem>(
     attr: *mut sys::iattr,
 ) -> c_int {
     // SAFETY: VFS setattr arguments: a positive dentry of ours, its inode locked by the VFS.
-    let d = unsafe { Dentry::<T>::from_raw(dentry) };
-    let Some(inode) = d.inode() else {
-        return code::ENOENT.to_errno();
+    let inode = match unsafe { dentry_inode::<T>(dentry) } {
+        Ok(i) => i,
+        Err(e) => return e.to_errno(),
     };
     let a = SetAttr { idmap: Idmap(idmap), dentry, attr, _p: PhantomData };
     to_c(T::setattr(inode, &a))
@@ -764,9 +779,9 @@ unsafe extern "C" fn setattr<T: FileSystem>(
 /// duration of the call.
 unsafe extern "C" fn fileattr_get<T: FileSystem>(dentry: *mut sys::dentry, fa: *mut sys::fileattr) -> c_int {
     // SAFETY: see above.
-    let d = unsafe { Dentry::<T>::from_raw(dentry) };
-    let Some(inode) = d.inode() else {
-        return code::ENOENT.to_errno();
+    let inode = match unsafe { dentry_inode::<T>(dentry) } {
+        Ok(i) => i,
+        Err(e) => return e.to_errno(),
     };
     match T::fileattr_get(inode) {
         Ok(flags) => {
@@ -790,9 +805,9 @@ unsafe extern "C" fn fileattr_set<T: FileSystem>(
     fa: *mut sys::fileattr,
 ) -> c_int {
     // SAFETY: see above.
-    let d = unsafe { Dentry::<T>::from_raw(dentry) };
-    let Some(inode) = d.inode() else {
-        return code::ENOENT.to_errno();
+    let inode = match unsafe { dentry_inode::<T>(dentry) } {
+        Ok(i) => i,
+        Err(e) => return e.to_errno(),
     };
     let mut flags = 0u32;
     // SAFETY: `fa` is valid for the call; the shim only reads it.
@@ -840,9 +855,9 @@ unsafe extern "C" fn set_acl<T: FileSystem>(
     ty: c_int,
 ) -> c_int {
     // SAFETY: see above.
-    let d = unsafe { Dentry::<T>::from_raw(dentry) };
-    let Some(inode) = d.inode() else {
-        return code::ENOENT.to_errno();
+    let inode = match unsafe { dentry_inode::<T>(dentry) } {
+        Ok(i) => i,
+        Err(e) => return e.to_errno(),
     };
     let Some(ty) = AclType::from_c(ty) else {
         return code::EINVAL.to_errno();
