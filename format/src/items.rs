@@ -3,7 +3,7 @@
 
 use super::bytes::{get_i64, get_u16, get_u32, get_u64, get_u8, put_bytes, put_i64, put_u32, put_u64, put_u8};
 use super::error::FsError;
-use super::layout::MAX_NAME_LEN;
+use super::layout::{MAX_FILE_SIZE, MAX_NAME_LEN};
 
 /// Regular file (`DT_REG`).
 pub const FT_REG: u8 = 8;
@@ -176,6 +176,9 @@ impl InodeItem {
         }
         if i.flags & !INODE_FLAGS_KNOWN != 0 {
             return Err(FsError::corrupt(blk, "inode has unknown flags"));
+        }
+        if i.size > MAX_FILE_SIZE {
+            return Err(FsError::corrupt(blk, "inode size beyond the maximum file size"));
         }
         Ok(i)
     }
@@ -647,6 +650,12 @@ mod tests {
             let u = InodeItem { flags: bit, ..i };
             assert!(matches!(InodeItem::parse(&u.to_bytes(), 0), Err(FsError::Corrupt { .. })), "{bit:#x}");
         }
+        // Sizes up to loff_t's limit parse; one past it is corruption.
+        let m = InodeItem { size: MAX_FILE_SIZE, ..i };
+        assert_eq!(InodeItem::parse(&m.to_bytes(), 0), Ok(m));
+        let o = InodeItem { size: MAX_FILE_SIZE + 1, ..i };
+        assert!(matches!(InodeItem::parse(&o.to_bytes(), 0), Err(FsError::Corrupt { .. })));
+        assert_eq!(super::super::layout::MAX_EXTENT_END, 1 << 63);
     }
 
     #[test]

@@ -29,8 +29,11 @@ pub const ROOT_DIR_INO: u64 = 256;
 pub const FIRST_FREE_INO: u64 = 257;
 /// Longest name in a directory.
 pub const MAX_NAME_LEN: usize = 255;
-/// Largest file size (`i64::MAX` rounded down to a block).
-pub const MAX_FILE_SIZE: u64 = (i64::MAX as u64) & !(BLOCK_SIZE_U64 - 1);
+/// Largest file size: `i64::MAX` bytes (`loff_t`'s limit, the VFS's `MAX_LFS_FILESIZE`).
+pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+/// End of the last block a file can have (`MAX_FILE_SIZE` rounded up to a block: 2^63, which
+/// fits a `u64`; file extents end at or before it).
+pub const MAX_EXTENT_END: u64 = MAX_FILE_SIZE.next_multiple_of(BLOCK_SIZE_U64);
 /// Largest item payload in a leaf.  Twice this plus two item headers fits
 /// in an empty leaf, which guarantees a two-way leaf split always works.
 pub const MAX_ITEM_DATA: usize = 2000;

@@ -14,6 +14,8 @@ cleanup_ferrofs() {
     fsfreeze -u "$MNT" 2>/dev/null
     for m in $(awk '$3 == "ferrofs" {print $2}' /proc/mounts 2>/dev/null); do umount "$m" 2>/dev/null; done
     mountpoint -q /tmp/ext4 2>/dev/null && umount /tmp/ext4
+    # The reference filesystem tests compare against (mkfs.xfs of the next test would fail).
+    mountpoint -q /tmp/xfsref 2>/dev/null && umount /tmp/xfsref
     # dm devices a test made over the test device (named ferrofs-*), if it stopped early.
     for d in $(dmsetup ls 2>/dev/null | awk '$1 ~ /^ferrofs-/ {print $1}'); do dmsetup remove --force "$d" 2>/dev/null; done
     grep -qw ferrofs /proc/modules 2>/dev/null && rmmod ferrofs 2>/dev/null

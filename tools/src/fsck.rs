@@ -769,7 +769,7 @@ fn check_inodes<D: Device>(c: &mut Checker<D>) -> u64 {
                 c.problem(format!("inode {ino}: extent at offset {off} overlaps the previous extent (overlapping extents)"), None);
             }
             prev_end = prev_end.max(off.saturating_add(e.len));
-            if prev_end > MAX_FILE_SIZE {
+            if prev_end > MAX_EXTENT_END {
                 c.problem(format!("inode {ino}: extent at offset {off} beyond the maximum file size"), None);
             }
             if e.disk_start < FIRST_ALLOC_BLOCK || e.disk_start.checked_add(e.disk_blocks).is_none_or(|end| end > total) {
