@@ -126,6 +126,22 @@ pub struct TuneArgs {
     pub device: String,
 }
 
+/// Writes `text` to standard output. A reader that went away (`EPIPE`, as in `tool | head -1`)
+/// ends the program quietly with the status a shell reports for SIGPIPE (141), as C tools that
+/// die of the signal do; other write errors are reported, exit status 1.
+pub fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(e) => {
+            eprintln!("cannot write to standard output: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
 /// Parses `std::env::args()` into `T`. Help and version go to stdout with exit 0; a usage error
 /// is printed with the usage and exits `usage_code` (16 for fsck(8), 1 for mkfs).
 pub fn parse_or_exit<T: Parser>(usage_code: i32) -> T {

@@ -742,6 +742,25 @@ fn structural_damage_is_not_called_fixable() {
 }
 
 #[test]
+fn tune_list_to_a_closed_pipe_exits_quietly() {
+    // `tune.ferrofs -l DEV | head -1`: the reader is gone before the listing is written (closed before the tool starts). The tool
+    // ends as a C tool killed by SIGPIPE would look to a shell (141), without a Rust panic.
+    let t = TempDir::new();
+    let img = t.path("img");
+    assert!(run(MKFS, &["-q", img.to_str().unwrap(), "20M"]).status.success());
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let o = std::process::Command::new(TUNE)
+        .args(["-l", img.to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .expect("run tune.ferrofs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(141), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
 fn tune_shows_and_changes_label_and_uuid() {
     let t = TempDir::new();
     let img = t.path("img");

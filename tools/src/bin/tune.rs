@@ -6,7 +6,7 @@ use std::process::exit;
 
 use ferrofs_format::layout::{BLOCK_SIZE, BLOCK_SIZE_U64, FIRST_ALLOC_BLOCK, SUPER_BLOCK_NRS};
 use ferrofs_format::superblock::{self, DiskSuper};
-use ferrofs_tools::cli::{parse_or_exit, TuneArgs};
+use ferrofs_tools::cli::{parse_or_exit, print_out, TuneArgs};
 use ferrofs_tools::dev::{open_target, Device, FileDev};
 use ferrofs_tools::fs::read_supers;
 use ferrofs_tools::mkfs;
@@ -16,26 +16,29 @@ fn die(msg: &str) -> ! {
     exit(1)
 }
 
-fn list(target: &str, sb: &DiskSuper, copies: [&str; 2]) {
-    println!("Filesystem:               ferrofs ({target})");
-    println!("Filesystem volume name:   {}", String::from_utf8_lossy(sb.label_bytes()));
-    println!("Filesystem UUID:          {}", mkfs::format_uuid(&sb.uuid));
-    println!("Format version:           {}", sb.version);
-    println!("Block size:               {BLOCK_SIZE}");
-    println!("Block count:              {}", sb.total_blocks);
-    println!("Used blocks:              {}", sb.used_blocks + FIRST_ALLOC_BLOCK);
-    println!("Free blocks:              {}", sb.free_blocks);
-    println!("Generation:               {}", sb.generation);
-    println!("Next inode:               {}", sb.next_inode);
-    println!("Root directory inode:     {}", sb.root_dir);
+fn list(target: &str, sb: &DiskSuper, copies: [&str; 2]) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "Filesystem:               ferrofs ({target})");
+    let _ = writeln!(o, "Filesystem volume name:   {}", String::from_utf8_lossy(sb.label_bytes()));
+    let _ = writeln!(o, "Filesystem UUID:          {}", mkfs::format_uuid(&sb.uuid));
+    let _ = writeln!(o, "Format version:           {}", sb.version);
+    let _ = writeln!(o, "Block size:               {BLOCK_SIZE}");
+    let _ = writeln!(o, "Block count:              {}", sb.total_blocks);
+    let _ = writeln!(o, "Used blocks:              {}", sb.used_blocks + FIRST_ALLOC_BLOCK);
+    let _ = writeln!(o, "Free blocks:              {}", sb.free_blocks);
+    let _ = writeln!(o, "Generation:               {}", sb.generation);
+    let _ = writeln!(o, "Next inode:               {}", sb.next_inode);
+    let _ = writeln!(o, "Root directory inode:     {}", sb.root_dir);
     // Named like dumpe2fs's "Filesystem features" line, with the raw bits beside.
     let names = if sb.extrefs() { "extref" } else { "(none)" };
-    println!("Filesystem features:      {names} (compat {:#x}, ro_compat {:#x}, incompat {:#x})", sb.compat, sb.ro_compat, sb.incompat);
-    println!("fs tree root:             block {} level {} generation {}", sb.fs_root.block, sb.fs_root.level, sb.fs_root.generation);
-    println!("extent tree root:         block {} level {} generation {}", sb.extent_root.block, sb.extent_root.level, sb.extent_root.generation);
+    let _ = writeln!(o, "Filesystem features:      {names} (compat {:#x}, ro_compat {:#x}, incompat {:#x})", sb.compat, sb.ro_compat, sb.incompat);
+    let _ = writeln!(o, "fs tree root:             block {} level {} generation {}", sb.fs_root.block, sb.fs_root.level, sb.fs_root.generation);
+    let _ = writeln!(o, "extent tree root:         block {} level {} generation {}", sb.extent_root.block, sb.extent_root.level, sb.extent_root.generation);
     for (blk, state) in SUPER_BLOCK_NRS.iter().zip(copies) {
-        println!("Superblock copy at {blk:<5}   {state}");
+        let _ = writeln!(o, "Superblock copy at {blk:<5}   {state}");
     }
+    o
 }
 
 fn main() {
@@ -87,8 +90,8 @@ fn main() {
         }
     }
     if args.list {
-        list(target, &sb, [copies[0].as_str(), copies[1].as_str()]);
+        print_out(&list(target, &sb, [copies[0].as_str(), copies[1].as_str()]));
     } else {
-        println!("{target}: label \"{}\", UUID {}", String::from_utf8_lossy(sb.label_bytes()), mkfs::format_uuid(&sb.uuid));
+        print_out(&format!("{target}: label \"{}\", UUID {}\n", String::from_utf8_lossy(sb.label_bytes()), mkfs::format_uuid(&sb.uuid)));
     }
 }
