@@ -78,7 +78,7 @@ pub(crate) fn buffered_write(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> R
 /// The buffered write path's mapping at `pos` (a write, a write fault or a zeroing): the current
 /// extent or hole, limited to a run of blocks that share one reservation state, reserving the
 /// run when it was not reserved yet.
-pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags) -> Result<Mapping> {
+pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: IomapFlags) -> Result<(Mapping, Option<Mapping>)> {
     let data = inode.data();
     // Taken before the lookup: a finish that changes the map after it makes the mapping stale.
     let cookie = data.map_seq.load(Ordering::Acquire);
@@ -86,12 +86,19 @@ pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Iom
     m.cookie = cookie;
     if flags.zero() && matches!(m.kind, MapKind::Hole | MapKind::Unwritten(_)) {
         // Zeroing leaves holes and preallocated ranges alone: nothing is dirtied.
-        return Ok(m);
+        return Ok((m, None));
     }
     if let MapKind::Unwritten(_) = m.kind {
         // Preallocated: writeback writes these blocks in place, no new space is needed (so a
         // write into space fallocate(2) set aside never fails with ENOSPC).
-        return Ok(m);
+        return Ok((m, None));
+    }
+    // Unsharing (fallocate's UNSHARE_RANGE through iomap_file_unshare) dirties only blocks of
+    // shared extents, which iomap knows by IOMAP_F_SHARED and a source mapping to read them
+    // from; holes and extents of this file alone are skipped, nothing reserved for them.
+    let unshare = flags.unshare();
+    if unshare && !(matches!(m.kind, MapKind::Mapped(_)) && crate::file::extent_shared(inode, m.offset)?) {
+        return Ok((m, None));
     }
     let a = m.offset / BS;
     // Only what this write covers: an extent's mapping reaches to its end, and reserving all of
@@ -99,12 +106,18 @@ pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Iom
     let want_end = pos.saturating_add(len.max(1)).div_ceil(BS);
     let b = m.offset.saturating_add(m.length).div_ceil(BS).min(want_end).max(a + 1);
     m.length = m.length.min((b - a) * BS);
-    let r = ordered::reserve(inode, a, b, flags.nowait())?;
+    // Blocks written over a hole count in i_blocks at once; an overwrite's old blocks are counted.
+    let r = ordered::reserve(inode, a, b, m.kind == MapKind::Hole, flags.nowait())?;
     m.length = m.length.min(r.blocks * BS);
     if r.new {
         m.private = RESERVED_NOW;
     }
-    Ok(m)
+    if unshare {
+        // Read from where the blocks are now; writeback gives them new ones (copy-on-write).
+        m.shared = true;
+        return Ok((m, Some(Mapping::new(m.kind, m.offset, m.length))));
+    }
+    Ok((m, None))
 }
 
 /// After a buffered write's chunk: blocks reserved for it that a short copy left clean get their
@@ -133,11 +146,14 @@ pub(crate) fn writeback_map(inode: &Inode<FerroFs>, st: &mut WritebackState, pos
 /// inode lock for the wait and the commit (the direct I/O path relies on that).
 pub(crate) fn fsync(file: &OpenFile<'_, FerroFs>, start: u64, end: u64) -> Result {
     let inode = file.inode();
-    let wb = file.write_and_wait(start, end);
+    // A writeback error (reported once per file) is the answer, without a commit: the data is
+    // not on disk anyway, and a device that failed it would likely fail the commit's metadata
+    // writes too and take the filesystem read-only (ext4 and XFS return before their journal
+    // flush likewise; fstests generic/441). The next fsync commits.
+    file.write_and_wait(start, end)?;
     let _lock = inode.lock();
     ordered::wait_range(inode, start, end.saturating_add(1));
-    let c = transaction::commit(inode.sb());
-    wb.and(c)
+    transaction::commit(inode.sb())
 }
 
 /// The size change of a truncate (`setattr` with `ATTR_SIZE`; the inode lock is held). Shrinking

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Directories: lookup and readdir.
+//! Directories: lookup, readdir, and the parent of a directory (file handles, NFS).
 
 use crate::format::{self, FsError};
 use crate::superblock::{with_tree, FerroFs};
@@ -39,5 +39,23 @@ pub(crate) fn readdir(dir: &Inode<FerroFs>, emit: &mut DirEmitter) -> Result {
             Some(p) => p,
             None => return Ok(()),
         };
+    }
+}
+
+/// The parent of directory `dir` (`get_parent` of file handles): from its one `INODE_REF`; the
+/// root is its own parent. A directory removed while open has none (`ENOENT`).
+pub(crate) fn parent(dir: &Inode<FerroFs>) -> Result<u64> {
+    let sb = dir.sb();
+    let ino = dir.ino();
+    if ino == sb.info().root_dir {
+        return Ok(ino);
+    }
+    match with_tree(sb, |st, root| format::dir::parent_of(st, &root, ino))? {
+        Some(p) => Ok(p),
+        None if dir.nlink() == 0 => Err(kernel::error::code::ENOENT),
+        None => {
+            sb.report("directory without a back reference to its parent", ino, crate::vfs::euclean());
+            Err(crate::vfs::euclean())
+        }
     }
 }

@@ -17,7 +17,11 @@
 //!   its length (the items keep their references: no data moves), in bounded transactions; the
 //!   size changes with them (an insert grows it first, so no item is ever past the end).
 //!
-//! `UNSHARE_RANGE` is not supported (`EOPNOTSUPP`).
+//! * **Unsharing** (`UNSHARE_RANGE`, with or without `KEEP_SIZE`) preallocates the holes as
+//!   mode 0 does, and gives the shared blocks of the range (reflinked, see `fileext::shared`) to
+//!   the file alone: `iomap_file_unshare` reads them into the page cache and dirties them, with
+//!   their space reserved as for a write; writeback copies them to new blocks. Later writes to
+//!   the range need no space they do not have.
 //!
 //! Locks (docs/LOCKING.md): the inode lock (no write(2), truncate or direct write meanwhile;
 //! direct I/O in flight is waited for), then for punching and zeroing the mapping's invalidate
@@ -46,6 +50,7 @@ const PUNCH_HOLE: u32 = sc::FALLOC_FL_PUNCH_HOLE as u32;
 const ZERO_RANGE: u32 = sc::FALLOC_FL_ZERO_RANGE as u32;
 const COLLAPSE_RANGE: u32 = sc::FALLOC_FL_COLLAPSE_RANGE as u32;
 const INSERT_RANGE: u32 = sc::FALLOC_FL_INSERT_RANGE as u32;
+const UNSHARE_RANGE: u32 = sc::FALLOC_FL_UNSHARE_RANGE as u32;
 
 /// Items moved per transaction by a collapse or insert (2 items changed each).
 const SHIFT_BATCH: u64 = 64;
@@ -58,7 +63,7 @@ const MAX_PREALLOC_BLOCKS: u64 = 32768;
 /// `offset + len <= s_maxbytes`, write access and freeze protection.
 pub(crate) fn fallocate(file: &OpenFile<'_, FerroFs>, mode: u32, offset: u64, len: u64) -> Result {
     let inode = file.inode();
-    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE | COLLAPSE_RANGE | INSERT_RANGE) != 0 {
+    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE | COLLAPSE_RANGE | INSERT_RANGE | UNSHARE_RANGE) != 0 {
         return Err(eopnotsupp());
     }
     let end = offset.checked_add(len).ok_or(code::EFBIG)?;
@@ -86,6 +91,12 @@ pub(crate) fn fallocate(file: &OpenFile<'_, FerroFs>, mode: u32, offset: u64, le
         ZERO_RANGE => zero_range(inode, offset, end, keep_size),
         COLLAPSE_RANGE => collapse_range(inode, offset, len),
         INSERT_RANGE => insert_range(inode, offset, len),
+        UNSHARE_RANGE => {
+            // The VFS allows it with KEEP_SIZE only. iomap stops at i_size (nothing is shared
+            // past it); the allocation may move the size after.
+            inode.file_unshare(offset, len)?;
+            allocate(inode, offset, end, keep_size)
+        }
         _ => Err(eopnotsupp()),
     }
 }

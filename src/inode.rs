@@ -21,7 +21,9 @@ pub(crate) const COST_INODE_UPDATE: Cost = Cost { items: 1, class: ReserveClass:
 /// Items freed per transaction while deleting an inode (bounded, so a huge file is freed in steps).
 const DELETE_BATCH: usize = 64;
 
-pub(crate) fn read_inode(sb: &SuperBlock<FerroFs>, ino: u64) -> Result<InodeParams> {
+/// Reads inode `ino`. `untrusted`: the number comes from a file handle, so a missing inode is a
+/// deleted one (`ESTALE`), not a directory entry naming nothing (corruption).
+pub(crate) fn read_inode(sb: &SuperBlock<FerroFs>, ino: u64, untrusted: bool) -> Result<InodeParams> {
     let root_dir = sb.info().root_dir;
     let r = with_tree(sb, |st, root| {
         let Some(item) = format::inode::read(st, &root, ino)? else {
@@ -43,6 +45,9 @@ pub(crate) fn read_inode(sb: &SuperBlock<FerroFs>, ino: u64) -> Result<InodePara
         Ok(Some((kind, item)))
     })?;
     let Some((kind, item)) = r else {
+        if untrusted {
+            return Err(crate::vfs::estale());
+        }
         // A directory entry naming a missing inode is corruption, not "no such file".
         sb.report("directory entry names a missing inode", ino, euclean());
         return Err(euclean());

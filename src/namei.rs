@@ -120,7 +120,7 @@ fn create(idmap: Idmap, dir: &Inode<FerroFs>, dentry: &Dentry<FerroFs>, mode: u3
         Ok(i) => i,
         Err(e) => return tx.finish(Err(e)),
     };
-    let new = match NewInode::new(idmap, dir, ino, mode, rdev, kind) {
+    let new = match NewInode::new(idmap, dir, ino, mode, rdev, kind, tx.state().gen as u32) {
         Ok(n) => n,
         Err(e) => return tx.finish(Err(e)),
     };
@@ -281,7 +281,7 @@ pub(crate) fn rename(
             Err(e) => return tx.finish(Err(e)),
         };
         let mode = sys_consts::S_IFCHR | sys_consts::WHITEOUT_MODE;
-        match NewInode::new(idmap, old_dir, ino, mode, 0, InodeKind::Special(0)) {
+        match NewInode::new(idmap, old_dir, ino, mode, 0, InodeKind::Special(0), tx.state().gen as u32) {
             Ok(n) => Some(n),
             Err(e) => return tx.finish(Err(e)),
         }
@@ -375,7 +375,7 @@ pub(crate) fn tmpfile(idmap: Idmap, dir: &Inode<FerroFs>, file: TmpFile, mode: u
         Ok(i) => i,
         Err(e) => return tx.finish(Err(e)),
     };
-    let new = match NewInode::new(idmap, dir, ino, mode, 0, InodeKind::Reg) {
+    let new = match NewInode::new(idmap, dir, ino, mode, 0, InodeKind::Reg, tx.state().gen as u32) {
         Ok(n) => n,
         Err(e) => return tx.finish(Err(e)),
     };

@@ -5,7 +5,10 @@
 //!
 //! * **Delayed allocation.** A buffered write (or a write fault) reserves space for every block
 //!   it dirties that is not reserved yet, so `ENOSPC` comes at `write(2)`, never at writeback.
-//!   The reserved ("delalloc") blocks of an inode are a set of block ranges.
+//!   The reserved ("delalloc") blocks of an inode are a set of block ranges. Those reserved
+//!   over holes count in `i_blocks` from the write on (what `stat` and `du` show); those that
+//!   overwrite the file's blocks do not, as on other filesystems (the old blocks are counted),
+//!   until writeback allocates their new ones, which count until the finish frees the old.
 //! * **Ordered extents.** Writeback allocates new blocks for every dirty range (every write is
 //!   copy-on-write, overwrites included) and creates an ordered extent for the file range: new
 //!   data on its way to fresh blocks, whose `EXTENT_DATA` item is not in the tree yet. Its
@@ -183,9 +186,9 @@ pub(crate) struct InodeIo {
     /// (a folio mapped and written during a direct write), and each finishes on its own.
     ordered: RBTree<u64, Arc<Ordered>>,
     next_ordered: u64,
-    /// Reserved, dirty, not yet allocated blocks: `start block -> end block` (exclusive), disjoint
-    /// and never adjacent.
-    delalloc: RBTree<u64, u64>,
+    /// Reserved, dirty, not yet allocated blocks: `start block -> span` (end exclusive), disjoint;
+    /// adjacent spans differ in whether they count in `i_blocks`.
+    delalloc: RBTree<u64, Span>,
     /// Completed ioends waiting for their ordered extents, by arrival.
     held: RBTree<u64, HeldIoend>,
     next_held: u64,
@@ -229,14 +232,22 @@ impl InodeData {
     }
 }
 
+/// One range of reserved blocks: where it ends, and whether its blocks count in `i_blocks`
+/// (reserved over a hole) or not (an overwrite: the blocks it replaces are counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    end: u64,
+    counted: bool,
+}
+
 /// The delalloc range that contains block `a`, or else the first one after it.
-fn range_from(t: &mut RBTree<u64, u64>, a: u64) -> Option<(u64, u64)> {
+fn range_from(t: &mut RBTree<u64, Span>, a: u64) -> Option<(u64, Span)> {
     match t.cursor_lower_bound(&a) {
         Some(c) => {
             let (&k, &v) = c.current();
             if k != a {
                 if let Some((&pk, &pv)) = c.peek_prev() {
-                    if pv > a {
+                    if pv.end > a {
                         return Some((pk, pv));
                     }
                 }
@@ -246,14 +257,14 @@ fn range_from(t: &mut RBTree<u64, u64>, a: u64) -> Option<(u64, u64)> {
         None => {
             let c = t.cursor_back()?;
             let (&k, &v) = c.current();
-            (v > a).then_some((k, v))
+            (v.end > a).then_some((k, v))
         }
     }
 }
 
 /// The first delalloc range that ends after block `a`, if it starts before `b`.
 fn delalloc_first(io: &mut InodeIo, a: u64, b: u64) -> Option<(u64, u64)> {
-    range_from(&mut io.delalloc, a).filter(|&(s, _)| s < b)
+    range_from(&mut io.delalloc, a).filter(|&(s, _)| s < b).map(|(s, v)| (s, v.end))
 }
 
 impl InodeIo {
@@ -264,35 +275,43 @@ impl InodeIo {
         Ok(())
     }
 
-    /// Adds `a..b` to the delalloc set (merging overlapping and adjacent ranges); the caller
-    /// reserved the blocks of it that were not in the set.
-    fn delalloc_add(&mut self, a: u64, b: u64) -> Result {
+    /// Adds `a..b`, which holds no reserved block yet, to the delalloc set (merging with the
+    /// adjacent ranges counted alike); the caller reserved its blocks.
+    fn delalloc_add(&mut self, a: u64, b: u64, counted: bool) -> Result {
         let (mut lo, mut hi) = (a, b);
-        // Ranges ending at or after `a` (adjacent ones merge too) and starting at or before `b`.
-        while let Some((s, e)) = range_from(&mut self.delalloc, a.saturating_sub(1)).filter(|&(s, e)| s <= b && e >= a) {
-            lo = lo.min(s);
-            hi = hi.max(e);
+        // The ranges ending at `a` and starting at `b`, when they count alike.
+        if let Some((s, _)) = range_from(&mut self.delalloc, a.saturating_sub(1)).filter(|&(s, v)| s < a && v.end == a && v.counted == counted) {
+            lo = s;
             self.delalloc.remove(&s);
         }
-        self.delalloc.try_create_and_insert(lo, hi, GFP_KERNEL)?;
+        if let Some((s, v)) = range_from(&mut self.delalloc, b).filter(|&(s, v)| s == b && v.counted == counted) {
+            hi = v.end;
+            self.delalloc.remove(&s);
+        }
+        self.delalloc.try_create_and_insert(lo, Span { end: hi, counted }, GFP_KERNEL)?;
         Ok(())
     }
 
-    /// Removes `a..b` from the delalloc set; returns how many blocks were in it.
-    fn delalloc_remove(&mut self, a: u64, b: u64) -> Result<u64> {
-        let mut n = 0;
-        while let Some((s, e)) = range_from(&mut self.delalloc, a).filter(|&(s, _)| s < b) {
+    /// Removes `a..b` from the delalloc set; returns how many blocks were in it, and how many
+    /// of those counted in `i_blocks`.
+    fn delalloc_remove(&mut self, a: u64, b: u64) -> Result<(u64, u64)> {
+        let (mut n, mut counted) = (0, 0);
+        while let Some((s, v)) = range_from(&mut self.delalloc, a).filter(|&(s, _)| s < b) {
             self.delalloc.remove(&s);
-            n += e.min(b) - s.max(a);
-            if s < a {
-                self.delalloc.try_create_and_insert(s, a, GFP_KERNEL)?;
+            let k = v.end.min(b) - s.max(a);
+            n += k;
+            if v.counted {
+                counted += k;
             }
-            if e > b {
-                self.delalloc.try_create_and_insert(b, e, GFP_KERNEL)?;
+            if s < a {
+                self.delalloc.try_create_and_insert(s, Span { end: a, ..v }, GFP_KERNEL)?;
+            }
+            if v.end > b {
+                self.delalloc.try_create_and_insert(b, v, GFP_KERNEL)?;
                 break;
             }
         }
-        Ok(n)
+        Ok((n, counted))
     }
 }
 
@@ -306,10 +325,11 @@ pub(crate) struct Reserved {
 }
 
 /// Reserves the blocks from `a` on (at most up to `b`) for a buffered write or a write fault:
-/// either a run already reserved (nothing to do) or a run reserved now. `ENOSPC` when the space
-/// is not there, after one commit to get back what the running transaction freed (`EAGAIN`
-/// instead of that commit for a `nowait` request).
-pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64, nowait: bool) -> Result<Reserved> {
+/// either a run already reserved (nothing to do) or a run reserved now, counted in `i_blocks`
+/// when `over_hole` (the file has no blocks there). `ENOSPC` when the space is not there, after
+/// one commit to get back what the running transaction freed (`EAGAIN` instead of that commit
+/// for a `nowait` request).
+pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64, over_hole: bool, nowait: bool) -> Result<Reserved> {
     let sb = inode.sb();
     let data = inode.data();
     let mut committed = false;
@@ -337,12 +357,14 @@ pub(crate) fn reserve(inode: &Inode<FerroFs>, a: u64, b: u64, nowait: bool) -> R
         };
         match r {
             Ok(()) => {
-                if let Err(e) = io.delalloc_add(a, a + run) {
+                if let Err(e) = io.delalloc_add(a, a + run, over_hole) {
                     sb.info().tree.lock().budget.release(run);
                     return Err(e);
                 }
                 drop(io);
-                inode.add_bytes(run * BS);
+                if over_hole {
+                    inode.add_bytes(run * BS);
+                }
                 return Ok(Reserved { blocks: run, new: true });
             }
             Err(_) if nowait => return Err(code::EAGAIN),
@@ -364,10 +386,10 @@ pub(crate) fn unreserve(inode: &Inode<FerroFs>, a: u64, b: u64) -> Result {
         return Ok(());
     }
     let _nofs = NoFsScope::enter();
-    let n = inode.data().io.lock().delalloc_remove(a, b)?;
+    let (n, counted) = inode.data().io.lock().delalloc_remove(a, b)?;
     if n > 0 {
         inode.sb().info().tree.lock().budget.release(n);
-        inode.sub_bytes(n * BS);
+        inode.sub_bytes(counted * BS);
     }
     Ok(())
 }
@@ -435,11 +457,11 @@ fn writeback_in_place(inode: &Inode<FerroFs>, st: &mut WritebackState, a: u64, n
         st.cur = Some(o);
     }
     // A reservation made while the range was a hole is not needed any more.
-    let reserved = io.delalloc_remove(a, a + n).unwrap_or(0);
+    let (reserved, counted) = io.delalloc_remove(a, a + n).unwrap_or((0, 0));
     drop(io);
     if reserved > 0 {
         sb.info().tree.lock().budget.release(reserved);
-        inode.sub_bytes(reserved * BS);
+        inode.sub_bytes(counted * BS);
     }
     Ok((addr, n * BS))
 }
@@ -499,13 +521,14 @@ fn writeback_cow(inode: &Inode<FerroFs>, st: &mut WritebackState, a: u64, want: 
         }
     };
     // The allocation uses up the reservation of the blocks that had one; a block dirtied without
-    // one (rare: a folio dirtied behind the filesystem's back) is allocated all the same.
-    let reserved = io.delalloc_remove(a, a + n).unwrap_or(0);
+    // one (rare: a folio dirtied behind the filesystem's back) is allocated all the same. The new
+    // blocks count in i_blocks from now on (until the finish frees the ones they replace).
+    let (reserved, counted) = io.delalloc_remove(a, a + n).unwrap_or((0, 0));
     t.budget.release(reserved);
     drop(t);
     drop(io);
-    if reserved < n {
-        inode.add_bytes((n - reserved) * BS);
+    if counted < n {
+        inode.add_bytes((n - counted) * BS);
     }
     Ok((addr, n * BS))
 }

@@ -49,6 +49,12 @@ pub(crate) fn remap_file_range(src: &OpenFile<'_, FerroFs>, pos_in: u64, dst: &O
     let (si, di) = (src.inode(), dst.inode());
     let _locks = si.lock_two(di);
     let mut len = len;
+    // The whole source is written back first, not only the range (the VFS's prep below): dirty
+    // data beside the range then goes to disk in one extent with it rather than being split at
+    // the range's edges (btrfs likewise allocates a whole delayed-allocation range at once).
+    // FIEMAP reports sharing per extent, as btrfs does; fstests probes for that
+    // (`_require_scratch_explicit_shared_extents`), and a split would answer the probe wrongly.
+    si.write_and_wait_range(0, i64::MAX as u64)?;
     // Alignment, limits and overlap checked, both ranges written back, a dedupe's contents
     // compared, the destination's privileges and times updated.
     src.remap_prep(pos_in, dst, pos_out, &mut len, flags)?;

@@ -417,7 +417,15 @@ impl FileSystem for FerroFs {
     }
 
     fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams> {
-        crate::inode::read_inode(sb, ino)
+        crate::inode::read_inode(sb, ino, false)
+    }
+
+    fn read_inode_untrusted(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams> {
+        crate::inode::read_inode(sb, ino, true)
+    }
+
+    fn get_parent(dir: &Inode<Self>) -> Result<u64> {
+        crate::dir::parent(dir)
     }
 
     fn dirty_inode(inode: &Inode<Self>) {
@@ -536,7 +544,7 @@ impl FileSystem for FerroFs {
         match path {
             IoPath::Read if flags.report() => Ok((crate::file::map_report(inode, pos, len)?, None)),
             IoPath::Read => Ok((crate::file::map_blocks(inode, pos, len)?, None)),
-            IoPath::BufferedWrite => Ok((crate::aops::write_begin(inode, pos, len, flags)?, None)),
+            IoPath::BufferedWrite => crate::aops::write_begin(inode, pos, len, flags),
             IoPath::Direct if flags.write() => {
                 Ok((crate::dio::write_begin(inode, pos, len, flags, dio.ok_or(code::EINVAL)?)?, None))
             }

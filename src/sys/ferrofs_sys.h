@@ -13,6 +13,7 @@
 #include <linux/buffer_head.h>
 #include <linux/dcache.h>
 #include <linux/errno.h>
+#include <linux/exportfs.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -241,12 +242,13 @@ void ferrofs_shim_inode_unlock_shared(struct inode *inode);
 unsigned int ferrofs_shim_bdev_lbs(struct super_block *sb);
 int ferrofs_shim_flush_invalidate(struct inode *inode, loff_t start, loff_t end);
 ssize_t ferrofs_shim_buffered_read(struct kiocb *iocb, struct iov_iter *to, ssize_t already);
-int ferrofs_shim_getattr_reg(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
-			     u32 request_mask, unsigned int query_flags);
+int ferrofs_shim_getattr(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
+			 u32 request_mask, u32 fsflags, bool dio_align);
 int ferrofs_shim_reg_open(struct inode *inode, struct file *file);
 const int FERROFS_EIOCBQUEUED = EIOCBQUEUED;
 const int FERROFS_ENOTBLK = ENOTBLK;
 const int FERROFS_EOPNOTSUPP = EOPNOTSUPP;
+const int FERROFS_ESTALE = ESTALE;
 
 /* fallocate(2) modes (uapi/linux/falloc.h). */
 const int FERROFS_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
@@ -254,6 +256,7 @@ const int FERROFS_FALLOC_FL_PUNCH_HOLE = FALLOC_FL_PUNCH_HOLE;
 const int FERROFS_FALLOC_FL_ZERO_RANGE = FALLOC_FL_ZERO_RANGE;
 const int FERROFS_FALLOC_FL_COLLAPSE_RANGE = FALLOC_FL_COLLAPSE_RANGE;
 const int FERROFS_FALLOC_FL_INSERT_RANGE = FALLOC_FL_INSERT_RANGE;
+const int FERROFS_FALLOC_FL_UNSHARE_RANGE = FALLOC_FL_UNSHARE_RANGE;
 int ferrofs_shim_file_modified(struct file *file);
 int ferrofs_shim_inode_newsize_ok(struct inode *inode, loff_t size);
 void ferrofs_shim_invalidate_lock(struct inode *inode);

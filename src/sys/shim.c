@@ -1077,18 +1077,24 @@ ssize_t ferrofs_shim_buffered_read(struct kiocb *iocb, struct iov_iter *to, ssiz
 }
 
 /*
- * getattr of regular files: the generic attributes, and STATX_DIOALIGN. A direct write must be
- * aligned to the filesystem block in file offset, length and memory (copy-on-write cannot write
- * part of a block directly, and a fault must end a partial write on a block boundary); anything
- * else is done through the page cache, so that is the alignment that really goes direct.
+ * getattr: the generic attributes; the chattr flags statx reports (append-only, immutable,
+ * nodump: fsflags are the inode's FS_*_FL flags); and for regular files with direct I/O
+ * (dio_align), STATX_DIOALIGN.
  */
-int ferrofs_shim_getattr_reg(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
-			     u32 request_mask, unsigned int query_flags)
+int ferrofs_shim_getattr(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
+			 u32 request_mask, u32 fsflags, bool dio_align)
 {
 	struct inode *inode = d_inode(path->dentry);
 
 	generic_fillattr(idmap, request_mask, inode, stat);
-	if (request_mask & STATX_DIOALIGN) {
+	if (fsflags & FS_APPEND_FL)
+		stat->attributes |= STATX_ATTR_APPEND;
+	if (fsflags & FS_IMMUTABLE_FL)
+		stat->attributes |= STATX_ATTR_IMMUTABLE;
+	if (fsflags & FS_NODUMP_FL)
+		stat->attributes |= STATX_ATTR_NODUMP;
+	stat->attributes_mask |= STATX_ATTR_APPEND | STATX_ATTR_IMMUTABLE | STATX_ATTR_NODUMP;
+	if (dio_align && S_ISREG(inode->i_mode) && (request_mask & STATX_DIOALIGN)) {
 		/*
 		 * What O_DIRECT accepts: the device's logical block size. Requests aligned to it but
 		 * not to the filesystem block go through the page cache (written back and invalidated

@@ -420,6 +420,24 @@ impl<T: FileSystem> Inode<T> {
         })
     }
 
+    /// Unshares `pos..pos+len` through the page cache (`iomap_file_unshare`): each block the
+    /// buffered-write mapping marks shared and maps from a source is read in and dirtied, so
+    /// writeback gives it blocks of its own. Callers hold the inode lock.
+    pub(crate) fn file_unshare(&self, pos: u64, len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: valid inode, its lock held; our table is static.
+        to_result(unsafe {
+            sys::iomap_file_unshare(
+                self.as_ptr(),
+                pos.min(i64::MAX as u64) as i64,
+                len.min(i64::MAX as u64) as i64,
+                &IomapTables::<T>::BUFFERED_WRITE,
+            )
+        })
+    }
+
     /// `IS_NOSEC`: no set-id bits or security attributes for a write to remove (checked again
     /// under the lock).
     pub(crate) fn nosec(&self) -> bool {

@@ -69,6 +69,17 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn reconfigure(sb: &SuperBlock<Self>, rdonly: bool, opts: &Self::Options) -> Result;
     /// Reads inode `ino` from disk.
     fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams>;
+    /// Optional: reads inode `ino` for a file handle (`open_by_handle_at`, NFS). As
+    /// [`Self::read_inode`], but `ino` comes from user space and may name an inode deleted since:
+    /// a missing inode is `ESTALE`, not corruption.
+    fn read_inode_untrusted(_sb: &SuperBlock<Self>, _ino: u64) -> Result<InodeParams> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+    /// Optional (with [`Self::read_inode_untrusted`] it makes the filesystem exportable: file
+    /// handles, NFS): the inode number of directory `dir`'s parent (its own for the root).
+    fn get_parent(_dir: &Inode<Self>) -> Result<u64> {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
     /// Finds `name` in directory `dir`.
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>>;
     /// Emits directory entries from the emitter's position on (`.` and `..` are done already).
@@ -584,6 +595,9 @@ unsafe extern "C" fn fill_super<T: FileSystem>(sb: *mut sys::super_block, fc: *m
             let handlers: &'static super::ops::XattrHandlers = &Tables::<T>::XATTR_HANDLERS;
             if T::HAS_XATTR_GET {
                 sys::ferrofs_shim_set_xattr_handlers(sb, handlers.0.as_ptr());
+            }
+            if T::HAS_READ_INODE_UNTRUSTED && T::HAS_GET_PARENT {
+                (*sb).s_export_op = &super::export::ExportTables::<T>::OPS;
             }
         }
         Ok(root_ino)

@@ -98,11 +98,14 @@ pub(crate) struct InodeParams {
 /// # Invariants
 ///
 /// `data` is initialised in place by `alloc_inode` and dropped by `free_inode`; `link` is empty or
-/// a NUL-terminated symlink target that `vfs.i_link` points into, unchanged until `free_inode`.
+/// a NUL-terminated symlink target that `vfs.i_link` points into, unchanged until `free_inode`;
+/// `flags` is written by `alloc_inode` and holds the inode's `FS_*_FL` flags (`chattr`) from
+/// `set_up` on.
 #[repr(C)]
 pub(crate) struct FsInode<T: FileSystem> {
     data: core::mem::MaybeUninit<T::InodeData>,
     link: KVec<u8>,
+    flags: core::sync::atomic::AtomicU32,
     vfs: sys::inode,
 }
 
@@ -181,6 +184,7 @@ pub(crate) unsafe extern "C" fn alloc_inode<T: FileSystem>(sb: *mut sys::super_b
             return core::ptr::null_mut();
         }
         core::ptr::addr_of_mut!((*fi).link).write(KVec::new());
+        core::ptr::addr_of_mut!((*fi).flags).write(core::sync::atomic::AtomicU32::new(0));
         core::ptr::addr_of_mut!((*fi).vfs)
     }
 }
@@ -329,6 +333,27 @@ impl<T: FileSystem> Inode<T> {
     pub(crate) fn set_flags(&self, flags: u32) {
         // SAFETY: valid inode; inode_set_flags updates i_flags atomically.
         unsafe { sys::ferrofs_shim_set_inode_flags(self.as_ptr(), flags) };
+        self.container_flags().store(flags, Ordering::Release);
+    }
+
+    /// The generation number (`i_generation`: file handles carry it, so a handle of a deleted
+    /// file does not open another one that got its number).
+    pub(crate) fn generation(&self) -> u32 {
+        // SAFETY: valid inode; the field is set before the inode becomes visible.
+        unsafe { (*self.as_ptr()).i_generation }
+    }
+
+    /// The `FS_*_FL` flags last applied by [`Self::set_flags`] or when the inode was set up
+    /// (`statx` reports some of them as attributes).
+    pub(crate) fn fs_flags(&self) -> u32 {
+        self.container_flags().load(Ordering::Acquire)
+    }
+
+    fn container_flags(&self) -> &core::sync::atomic::AtomicU32 {
+        let fi = container::<T>(self.as_ptr());
+        // SAFETY: every inode of ours lives in an `FsInode<T>` whose `flags` `alloc_inode` wrote
+        // (type invariant), and it lives as long as the inode.
+        unsafe { &*core::ptr::addr_of!((*fi).flags) }
     }
 
     /// `IS_IMMUTABLE`: `chattr +i`.
@@ -385,6 +410,16 @@ impl<T: FileSystem> Drop for InodeLock<'_, T> {
 
 /// Finds inode `ino` in the inode cache or reads it with `T::read_inode`.
 pub(crate) fn iget<T: FileSystem>(sb: &SuperBlock<T>, ino: u64) -> Result<ARef<Inode<T>>> {
+    iget_with(sb, ino, false)
+}
+
+/// [`iget`] of an inode number from a file handle: read with `T::read_inode_untrusted` (a
+/// missing inode is `ESTALE`).
+pub(crate) fn iget_untrusted<T: FileSystem>(sb: &SuperBlock<T>, ino: u64) -> Result<ARef<Inode<T>>> {
+    iget_with(sb, ino, true)
+}
+
+fn iget_with<T: FileSystem>(sb: &SuperBlock<T>, ino: u64, untrusted: bool) -> Result<ARef<Inode<T>>> {
     // SAFETY: `sb` is a mounted superblock.
     let inode = unsafe { sys::iget_locked(sb.as_ptr(), ino) };
     let Some(nn) = NonNull::new(inode) else {
@@ -395,7 +430,8 @@ pub(crate) fn iget<T: FileSystem>(sb: &SuperBlock<T>, ino: u64) -> Result<ARef<I
         // SAFETY: not new, so it was initialised by an earlier iget; we own the reference.
         return Ok(unsafe { ARef::from_raw(nn.cast()) });
     }
-    match T::read_inode(sb, ino) {
+    let r = if untrusted && T::HAS_READ_INODE_UNTRUSTED { T::read_inode_untrusted(sb, ino) } else { T::read_inode(sb, ino) };
+    match r {
         Ok(p) => {
             // SAFETY: the inode is I_NEW: nobody else can see it until unlock_new_inode(), so we
             // may initialise every field; it is inside an `FsInode<T>` allocated by alloc_inode.
@@ -429,6 +465,7 @@ unsafe fn set_up<T: FileSystem>(inode: *mut sys::inode, p: InodeParams) {
     unsafe {
         sys::ferrofs_shim_set_attrs(inode, &c);
         sys::ferrofs_shim_set_inode_flags(inode, p.flags);
+        (*fi).flags.store(p.flags, Ordering::Release);
         let i = &mut *inode;
         match p.kind {
             InodeKind::Dir => {
@@ -480,8 +517,9 @@ pub(crate) struct NewInode<T: FileSystem>(NonNull<sys::inode>, PhantomData<T>);
 
 impl<T: FileSystem> NewInode<T> {
     /// Allocates inode `ino` in `dir`'s filesystem, owned as `inode_init_owner` says for `mode`,
-    /// with the current time and a link count of 1 (2 for a directory).
-    pub(crate) fn new(idmap: Idmap, dir: &Inode<T>, ino: u64, mode: u32, rdev: u64, kind: InodeKind) -> Result<Self> {
+    /// with the current time, a link count of 1 (2 for a directory) and `i_generation`
+    /// `generation` (what the inode item stores: file handles carry it).
+    pub(crate) fn new(idmap: Idmap, dir: &Inode<T>, ino: u64, mode: u32, rdev: u64, kind: InodeKind, generation: u32) -> Result<Self> {
         let sb = dir.sb().as_ptr();
         // SAFETY: mounted superblock; new_inode returns a referenced inode from alloc_inode or NULL.
         let inode = unsafe { sys::new_inode(sb) };
@@ -498,7 +536,7 @@ impl<T: FileSystem> NewInode<T> {
             a.atime_sec = a.ctime_sec;
             a.atime_nsec = a.ctime_nsec;
             a.rdev = rdev;
-            a.generation = (ino as u32) ^ ((ino >> 32) as u32);
+            a.generation = generation;
             let mut attrs = Attrs::from_c(&a);
             attrs.bytes = 0;
             set_up::<T>(inode, InodeParams { kind, attrs, flags: 0 });

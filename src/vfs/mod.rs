@@ -9,6 +9,7 @@
 pub(crate) mod acl;
 pub(crate) mod buffer;
 pub(crate) mod dentry;
+pub(crate) mod export;
 pub(crate) mod file;
 pub(crate) mod fs_type;
 pub(crate) mod inode;
@@ -24,7 +25,8 @@ pub(crate) mod sys_consts {
         FERROFS_XATTR_CREATE as XATTR_CREATE, FERROFS_XATTR_REPLACE as XATTR_REPLACE,
         FERROFS_FALLOC_FL_COLLAPSE_RANGE as FALLOC_FL_COLLAPSE_RANGE, FERROFS_FALLOC_FL_INSERT_RANGE as FALLOC_FL_INSERT_RANGE,
         FERROFS_FALLOC_FL_KEEP_SIZE as FALLOC_FL_KEEP_SIZE, FERROFS_FALLOC_FL_PUNCH_HOLE as FALLOC_FL_PUNCH_HOLE,
-        FERROFS_FALLOC_FL_ZERO_RANGE as FALLOC_FL_ZERO_RANGE, FERROFS_REMAP_FILE_ADVISORY as REMAP_FILE_ADVISORY,
+        FERROFS_FALLOC_FL_ZERO_RANGE as FALLOC_FL_ZERO_RANGE, FERROFS_FALLOC_FL_UNSHARE_RANGE as FALLOC_FL_UNSHARE_RANGE,
+        FERROFS_REMAP_FILE_ADVISORY as REMAP_FILE_ADVISORY,
         FERROFS_REMAP_FILE_CAN_SHORTEN as REMAP_FILE_CAN_SHORTEN, FERROFS_REMAP_FILE_DEDUP as REMAP_FILE_DEDUP,
     };
 }
@@ -57,6 +59,12 @@ pub(crate) fn enodata() -> Error {
 /// `EOPNOTSUPP`: the filesystem does not have the feature. Not in the 6.12 `kernel` crate's list.
 pub(crate) fn eopnotsupp() -> Error {
     Error::from_errno(-crate::sys::FERROFS_EOPNOTSUPP)
+}
+
+/// `ESTALE`: a file handle names a file that no longer exists. Not in the 6.12 `kernel` crate's
+/// list.
+pub(crate) fn estale() -> Error {
+    Error::from_errno(-crate::sys::FERROFS_ESTALE)
 }
 
 /// `ENOTBLK`: iomap's "fall back to buffered I/O" from a direct write.

@@ -69,6 +69,7 @@ impl<T: FileSystem> Tables<T> {
         rename: if T::HAS_RENAME { Some(rename::<T>) } else { None },
         tmpfile: if T::HAS_TMPFILE { Some(tmpfile::<T>) } else { None },
         setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
+        getattr: Some(getattr::<T>),
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         get_inode_acl: if T::HAS_GET_ACL { Some(get_inode_acl::<T>) } else { None },
         set_acl: if T::HAS_GET_ACL { Some(set_acl::<T>) } else { None },
@@ -86,7 +87,7 @@ impl<T: FileSystem> Tables<T> {
     };
     pub(crate) const REG_INODE_OPS: sys::inode_operations = sys::inode_operations {
         fiemap: Some(fiemap::<T>),
-        getattr: if T::HAS_DIO_WRITE_END { Some(sys::ferrofs_shim_getattr_reg) } else { None },
+        getattr: Some(getattr::<T>),
         setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         get_inode_acl: if T::HAS_GET_ACL { Some(get_inode_acl::<T>) } else { None },
@@ -118,11 +119,13 @@ impl<T: FileSystem> Tables<T> {
     pub(crate) const SYMLINK_INODE_OPS: sys::inode_operations = sys::inode_operations {
         get_link: Some(sys::simple_get_link),
         setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
+        getattr: Some(getattr::<T>),
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         ..zeroed()
     };
     pub(crate) const SPECIAL_INODE_OPS: sys::inode_operations = sys::inode_operations {
         setattr: if T::HAS_SETATTR { Some(setattr::<T>) } else { None },
+        getattr: Some(getattr::<T>),
         listxattr: if T::HAS_LISTXATTR { Some(listxattr::<T>) } else { None },
         get_inode_acl: if T::HAS_GET_ACL { Some(get_inode_acl::<T>) } else { None },
         set_acl: if T::HAS_GET_ACL { Some(set_acl::<T>) } else { None },
@@ -750,6 +753,29 @@ unsafe fn dentry_inode<'a, T: FileSystem>(dentry: *mut sys::dentry) -> kernel::e
     }
     // SAFETY: as above.
     Ok(unsafe { Inode::from_raw(i) })
+}
+
+/// The `inode_operations.getattr` callback: the generic attributes, the `chattr` flags `statx`
+/// reports, and for regular files with direct I/O its alignment.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with the mount's idmap, a path to a positive dentry of ours and the
+/// `kstat` to fill, valid for the duration of the call.
+unsafe extern "C" fn getattr<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    path: *const sys::path,
+    stat: *mut sys::kstat,
+    request_mask: u32,
+    _query_flags: c_uint,
+) -> c_int {
+    // SAFETY: see above.
+    let inode = match unsafe { dentry_inode::<T>((*path).dentry) } {
+        Ok(i) => i,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: as above; the shim only reads the path and the inode and fills `stat`.
+    unsafe { sys::ferrofs_shim_getattr(idmap, path, stat, request_mask, inode.fs_flags(), T::HAS_DIO_WRITE_END) }
 }
 
 /// The `inode_operations.setattr` callback.

@@ -1,9 +1,9 @@
 # Inode flags (chattr/lsattr, FS_IOC_GETFLAGS/SETFLAGS and xfs_io's FS_IOC_FSSETXATTR): immutable
 # files refuse every change, also through descriptors opened before (write, direct write, ftruncate,
 # shared mmap writes get SIGBUS); append-only files take appends only; noatime keeps the atime;
-# the flags survive unmount, fsck.ferrofs -n and mount; flags ferrofs lacks are EOPNOTSUPP. A
-# dirsync directory's new names are on disk when the call returns (dm-flakey drops every later
-# write).
+# statx shows i, a and d as attributes; the flags survive unmount, fsck.ferrofs -n and mount;
+# flags ferrofs lacks are EOPNOTSUPP. A dirsync directory's new names are on disk when the call
+# returns (dm-flakey drops every later write).
 . tests/vm/lib.sh
 need_tools
 DM=ferrofs-chattr
@@ -88,6 +88,19 @@ except OSError as e:
     sys.exit(0 if e.errno == errno.EOPNOTSUPP else 1)
 PY
 
+# statx reports immutable (0x10), append-only (0x20) and nodump (0x40) as attributes (fstests
+# generic/424), in its attributes mask for every file.
+stx() { xfs_io -c "statx -r" "$1" | awk -v k="stat.$2" '$1 == k {print $3}'; }
+check_statx() {
+    local f want
+    for f in imm:0x10 app:0x20 noat:0x0 many:0x40; do
+        want=$(( ${f#*:} ))
+        [ $(( $(stx "$MNT/${f%%:*}" attributes) & 0x70 )) = "$want" ] || fail "$1: statx attributes of ${f%%:*}: $(stx "$MNT/${f%%:*}" attributes), want $want of 0x70"
+        [ $(( $(stx "$MNT/${f%%:*}" attributes_mask) & 0x70 )) = $((0x70)) ] || fail "$1: statx attributes_mask of ${f%%:*}: $(stx "$MNT/${f%%:*}" attributes_mask)"
+    done
+}
+check_statx "after chattr"
+
 # Survives unmount, fsck and mount.
 before=$(cd "$MNT" && lsattr imm app noat many)
 expect umount "$MNT"
@@ -95,6 +108,7 @@ expect umount "$MNT"
 expect mount -t ferrofs "/dev/mapper/$DM" "$MNT"
 [ "$(cd "$MNT" && lsattr imm app noat many)" = "$before" ] || fail "flags changed across mount: $(cd "$MNT" && lsattr imm app noat many)"
 (echo data > "$MNT/imm") 2>/dev/null && fail "the immutable flag was lost at mount"
+check_statx "after mount"
 expect chattr -i -a "$MNT/imm" "$MNT/app"
 echo new > "$MNT/imm" || fail "write after chattr -i"
 expect rm "$MNT/app"

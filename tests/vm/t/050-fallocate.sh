@@ -11,8 +11,7 @@
 # 4. ZERO_RANGE with and without KEEP_SIZE, inside and past the end: zeros, space kept allocated.
 # 5. COLLAPSE_RANGE and INSERT_RANGE (in the middle of extents, over holes and preallocated
 #    space, across many items) move the rest of the file and change its size; misaligned ranges,
-#    a collapse reaching the end and an insert at the end are EINVAL; UNSHARE_RANGE is refused
-#    with EOPNOTSUPP.
+#    a collapse reaching the end and an insert at the end are EINVAL (UNSHARE_RANGE: 058).
 # 6. A preallocation larger than the free space fails with ENOSPC and leaves the filesystem
 #    usable; the space comes back when the file is deleted.
 # 7. Space set aside is there: with the filesystem filled up after a preallocation, buffered,
@@ -153,8 +152,7 @@ size = os.fstat(fd).st_size
 for name, mode, off, ln, want in (("COLLAPSE_RANGE misaligned", 8, 1000, 4096, errno.EINVAL),
                                   ("COLLAPSE_RANGE to the end", 8, size - 4096, 4096, errno.EINVAL),
                                   ("INSERT_RANGE at the end", 0x20, size, 4096, errno.EINVAL),
-                                  ("INSERT_RANGE misaligned", 0x20, 4096, 100, errno.EINVAL),
-                                  ("UNSHARE_RANGE", 0x40, 4096, 4096, errno.EOPNOTSUPP)):
+                                  ("INSERT_RANGE misaligned", 0x20, 4096, 100, errno.EINVAL)):
     r = libc.fallocate(fd, mode, off, ln)
     e = ctypes.get_errno()
     if r == 0 or e != want:

@@ -90,6 +90,16 @@ on_both 'xfs_io -f -c "copy_range -s 0 -d 0 -l 4m src" cfr >/dev/null'
 shared_at "$MNT/cfr" 0 || fail "copy_file_range did not clone"
 FILES="$FILES same cfr"
 compare "dedupe and copy_file_range"
+# A clone of part of a file with dirty data around it: the source is written back whole, so
+# its data is one extent (flagged shared, as btrfs reports sharing per extent) and not split at
+# the clone's edge (fstests' _require_scratch_explicit_shared_extents probe).
+expect xfs_io -f -c "pwrite -S 0x49 0 128k" "$MNT/half" >/dev/null
+expect xfs_io -f -c "reflink $MNT/half 0 0 64k" "$MNT/halfc" >/dev/null
+n=$(xfs_io -r -c fiemap "$MNT/half" | tail -n +2 | grep -vc hole)
+[ "$n" = 1 ] || fail "the partly cloned file has $n extents (1 expected): $(xfs_io -r -c 'fiemap -v' "$MNT/half")"
+shared_at "$MNT/half" 100000 || fail "the partly cloned file's extent is not flagged shared"
+check_fill "$MNT/half" 73 131072
+expect rm "$MNT/half" "$MNT/halfc"
 
 echo "--- 5. deletes, remount"
 on_both 'rm src'
