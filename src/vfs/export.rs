@@ -126,23 +126,28 @@ unsafe fn decode(fid: *mut sys::fid, fh_len: c_int, fh_type: c_int, which: usize
     words_pair(w.get(which * PAIR..)?)
 }
 
+/// The dentry of pair `which` of a handle (see [`decode`]): NULL for a handle not ours.
+///
+/// # Safety
+///
+/// `sb` is a mounted superblock of ours and `fid` points at `fh_len` readable 32-bit words.
+unsafe fn fh_to<T: FileSystem>(sb: *mut sys::super_block, fid: *mut sys::fid, fh_len: c_int, fh_type: c_int, which: usize) -> *mut sys::dentry {
+    // SAFETY: see above.
+    let Some((ino, generation)) = (unsafe { decode(fid, fh_len, fh_type, which) }) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: see above.
+    obtain(handle_inode(unsafe { SuperBlock::<T>::from_raw(sb) }, ino, generation))
+}
+
 /// The `export_operations.fh_to_dentry` callback.
 ///
 /// # Safety
 ///
 /// Only the VFS calls this, with a superblock of ours and a handle of `fh_len` words.
-unsafe extern "C" fn fh_to_dentry<T: FileSystem>(
-    sb: *mut sys::super_block,
-    fid: *mut sys::fid,
-    fh_len: c_int,
-    fh_type: c_int,
-) -> *mut sys::dentry {
+unsafe extern "C" fn fh_to_dentry<T: FileSystem>(sb: *mut sys::super_block, fid: *mut sys::fid, fh_len: c_int, fh_type: c_int) -> *mut sys::dentry {
     // SAFETY: see above.
-    let Some((ino, generation)) = (unsafe { decode(fid, fh_len, fh_type, 0) }) else {
-        return core::ptr::null_mut();
-    };
-    // SAFETY: a mounted superblock of ours.
-    obtain(handle_inode(unsafe { SuperBlock::<T>::from_raw(sb) }, ino, generation))
+    unsafe { fh_to::<T>(sb, fid, fh_len, fh_type, 0) }
 }
 
 /// The `export_operations.fh_to_parent` callback.
@@ -150,18 +155,9 @@ unsafe extern "C" fn fh_to_dentry<T: FileSystem>(
 /// # Safety
 ///
 /// As for [`fh_to_dentry`].
-unsafe extern "C" fn fh_to_parent<T: FileSystem>(
-    sb: *mut sys::super_block,
-    fid: *mut sys::fid,
-    fh_len: c_int,
-    fh_type: c_int,
-) -> *mut sys::dentry {
+unsafe extern "C" fn fh_to_parent<T: FileSystem>(sb: *mut sys::super_block, fid: *mut sys::fid, fh_len: c_int, fh_type: c_int) -> *mut sys::dentry {
     // SAFETY: see above.
-    let Some((ino, generation)) = (unsafe { decode(fid, fh_len, fh_type, 1) }) else {
-        return core::ptr::null_mut();
-    };
-    // SAFETY: a mounted superblock of ours.
-    obtain(handle_inode(unsafe { SuperBlock::<T>::from_raw(sb) }, ino, generation))
+    unsafe { fh_to::<T>(sb, fid, fh_len, fh_type, 1) }
 }
 
 /// The `export_operations.get_parent` callback.

@@ -15,7 +15,7 @@ cleanup_ferrofs() {
     for m in $(awk '$3 == "ferrofs" {print $2}' /proc/mounts 2>/dev/null); do umount "$m" 2>/dev/null; done
     mountpoint -q /tmp/ext4 2>/dev/null && umount /tmp/ext4
     # The reference filesystem tests compare against (mkfs.xfs of the next test would fail).
-    mountpoint -q /tmp/xfsref 2>/dev/null && umount /tmp/xfsref
+    mountpoint -q "$REF" 2>/dev/null && umount "$REF"
     # dm devices a test made over the test device (named ferrofs-*), if it stopped early.
     for d in $(dmsetup ls 2>/dev/null | awk '$1 ~ /^ferrofs-/ {print $1}'); do dmsetup remove --force "$d" 2>/dev/null; done
     grep -qw ferrofs /proc/modules 2>/dev/null && rmmod ferrofs 2>/dev/null
@@ -117,4 +117,31 @@ except OSError as e:
     if e.errno != errno.EIO:
         sys.exit("%s: fsync gave %s, not EIO" % (sys.argv[2], errno.errorcode.get(e.errno)))
 PY
+}
+
+# The reference some tests compare ferrofs with: XFS with reflink on the scratch device, mounted
+# at $REF (cleanup_ferrofs unmounts it).
+REF=/tmp/xfsref
+mount_xfs_ref() {
+    expect mkfs.xfs -q -f -m reflink=1 "$SCRATCH_DEV"
+    mkdir -p "$REF"
+    expect mount -t xfs "$SCRATCH_DEV" "$REF"
+}
+# on_both CMD: the shell command CMD in $MNT, then in $REF (each the current directory).
+on_both() { (cd "$MNT" && eval "$1") || fail "on ferrofs: $1"; (cd "$REF" && eval "$1") || fail "on xfs: $1"; }
+# compare_ref WHAT: each file named in $FILES has the same size and bytes in $MNT as in $REF.
+compare_ref() {
+    local f
+    for f in $FILES; do
+        [ "$(stat -c %s "$MNT/$f")" = "$(stat -c %s "$REF/$f")" ] || fail "$1: $f is $(stat -c %s "$MNT/$f") bytes, xfs's $(stat -c %s "$REF/$f")"
+        cmp "$MNT/$f" "$REF/$f" || fail "$1: $f differs from xfs's"
+    done
+}
+# shared_at FILE OFFSET: whether FIEMAP flags the extent at OFFSET shared.
+shared_at() {
+    local s e fl
+    while read -r s e fl; do
+        if [ "$s" -le "$2" ] && [ "$2" -lt "$e" ]; then [ $(( fl & 0x2000 )) -ne 0 ]; return; fi
+    done < <(fiemap_flags "$1")
+    return 1
 }

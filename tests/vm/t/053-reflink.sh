@@ -16,26 +16,9 @@ need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
 load_ferrofs
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount"
-REF=/tmp/xfsref
-expect mkfs.xfs -q -f -m reflink=1 "$SCRATCH_DEV"
-mkdir -p "$REF"
-expect mount -t xfs "$SCRATCH_DEV" "$REF"
+mount_xfs_ref
 MiB=1048576
-on_both() { local cmd=$1; shift; (cd "$MNT" && eval "$cmd") || fail "on ferrofs: $cmd"; (cd "$REF" && eval "$cmd") || fail "on xfs: $cmd"; }
 FILES=""
-compare() {
-    for f in $FILES; do
-        [ "$(stat -c %s "$MNT/$f")" = "$(stat -c %s "$REF/$f")" ] || fail "$1: $f is $(stat -c %s "$MNT/$f") bytes, xfs's $(stat -c %s "$REF/$f")"
-        cmp "$MNT/$f" "$REF/$f" || fail "$1: $f differs from xfs's"
-    done
-}
-shared_at() { # FILE OFFSET: whether FIEMAP flags the extent at OFFSET shared
-    local s e fl
-    while read -r s e fl; do
-        if [ "$s" -le "$2" ] && [ "$2" -lt "$e" ]; then [ $(( fl & 0x2000 )) -ne 0 ]; return; fi
-    done < <(fiemap_flags "$1")
-    return 1
-}
 
 echo "--- 1. FICLONE"
 on_both 'xfs_io -f -c "pwrite -S 0x41 -b 1m 0 8m" -c fsync src >/dev/null'
@@ -46,7 +29,7 @@ expect sync
 free1=$(stat -f -c %f "$MNT")
 [ $((free0 - free1)) -lt 64 ] || fail "the clone used $((free0 - free1)) blocks (8 MiB of data shared)"
 FILES="src dst"
-compare "clone"
+compare_ref "clone"
 for f in src dst; do
     fiemap_flags "$MNT/$f" > /tmp/fm
     [ -s /tmp/fm ] || fail "FIEMAP shows no extent of $f"
@@ -58,7 +41,7 @@ echo "--- 2. copy-on-write of shared ranges"
 on_both 'xfs_io -c "pwrite -S 0x42 1m 1m" -c fsync dst >/dev/null'
 on_both 'xfs_io -d -c "pwrite -S 0x43 4m 1m" dst >/dev/null'
 on_both 'xfs_io -c "mmap -rw 6m 1m" -c "mwrite -S 0x44 6m 1m" -c "msync 6m 1m" -c munmap -c fsync dst >/dev/null'
-compare "overwrites of the clone"
+compare_ref "overwrites of the clone"
 check_fill "$MNT/src" 65 $((8 * MiB))
 expect sync
 shared_at "$MNT/dst" $((1 * MiB)) && fail "the rewritten range at 1m is still shared"
@@ -71,14 +54,14 @@ on_both 'xfs_io -f -c "pwrite -S 0x45 0 4m" -c fsync mid >/dev/null && xfs_io -c
 on_both 'xfs_io -f -c "pwrite -S 0x46 0 10000" -c fsync short >/dev/null && xfs_io -f -c "reflink short 0 1m 10000" past >/dev/null'
 on_both 'xfs_io -f -c "reflink src 0 12m 2m" mid >/dev/null'
 FILES="src dst mid short past"
-compare "clone ranges"
+compare_ref "clone ranges"
 [ "$(stat -c %s "$MNT/past")" = $((MiB + 10000)) ] || fail "size after an unaligned clone at the end: $(stat -c %s "$MNT/past")"
 out=$(xfs_io -c "reflink $MNT/src 1000 0 4096" "$MNT/mid" 2>&1)
 echo "$out" | grep -q "Invalid argument" || fail "an unaligned clone: $out"
-compare "after a refused clone"
+compare_ref "after a refused clone"
 on_both 'xfs_io -f -c "falloc 0 1m" -c "pwrite -S 0x47 0 4k" -c fsync pre >/dev/null && xfs_io -f -c "reflink pre 0 0 1m" fromPre >/dev/null'
 FILES="$FILES pre fromPre"
-compare "clone of preallocated space"
+compare_ref "clone of preallocated space"
 
 echo "--- 4. dedupe and copy_file_range"
 on_both 'xfs_io -f -c "pwrite -S 0x41 0 1m" -c "pwrite -S 0x48 1m 1m" -c fsync same >/dev/null && xfs_io -c "dedupe src 3m 0 1m" same >/dev/null'
@@ -89,7 +72,7 @@ shared_at "$MNT/same" $((1 * MiB)) && fail "a refused dedupe shared the range"
 on_both 'xfs_io -f -c "copy_range -s 0 -d 0 -l 4m src" cfr >/dev/null'
 shared_at "$MNT/cfr" 0 || fail "copy_file_range did not clone"
 FILES="$FILES same cfr"
-compare "dedupe and copy_file_range"
+compare_ref "dedupe and copy_file_range"
 # A clone of part of a file with dirty data around it: the source is written back whole, so
 # its data is one extent (flagged shared, as btrfs reports sharing per extent) and not split at
 # the clone's edge (fstests' _require_scratch_explicit_shared_extents probe).
@@ -105,13 +88,13 @@ echo "--- 5. deletes, remount"
 on_both 'rm src'
 FILES="dst mid short past pre fromPre same cfr"
 expect sync
-compare "after deleting the original"
+compare_ref "after deleting the original"
 echo 3 > /proc/sys/vm/drop_caches
-compare "after drop_caches"
+compare_ref "after drop_caches"
 expect umount "$MNT"
 "$FSCK" -n "$TEST_DEV" || fail "fsck -n (exit $?)"
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "remount"
-compare "after remount"
+compare_ref "after remount"
 for f in $FILES; do expect rm "$MNT/$f"; done
 expect sync
 free2=$(stat -f -c %f "$MNT")

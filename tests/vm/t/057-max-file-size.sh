@@ -13,10 +13,7 @@ need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
 load_ferrofs
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount"
-REF=/tmp/xfsref
-expect mkfs.xfs -q -f -m reflink=1 "$SCRATCH_DEV"
-mkdir -p "$REF"
-expect mount -t xfs "$SCRATCH_DEV" "$REF"
+mount_xfs_ref
 
 MAX=9223372036854775807           # 2^63 - 1
 LAST=$((MAX - 1))                 # the last byte a file can hold

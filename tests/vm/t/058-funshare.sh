@@ -15,26 +15,9 @@ need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
 load_ferrofs
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount"
-REF=/tmp/xfsref
-expect mkfs.xfs -q -f -m reflink=1 "$SCRATCH_DEV"
-mkdir -p "$REF"
-expect mount -t xfs "$SCRATCH_DEV" "$REF"
+mount_xfs_ref
 MiB=1048576
-on_both() { local cmd=$1; shift; (cd "$MNT" && eval "$cmd") || fail "on ferrofs: $cmd"; (cd "$REF" && eval "$cmd") || fail "on xfs: $cmd"; }
 FILES=""
-compare() {
-    for f in $FILES; do
-        [ "$(stat -c %s "$MNT/$f")" = "$(stat -c %s "$REF/$f")" ] || fail "$1: $f is $(stat -c %s "$MNT/$f") bytes, xfs's $(stat -c %s "$REF/$f")"
-        cmp "$MNT/$f" "$REF/$f" || fail "$1: $f differs from xfs's"
-    done
-}
-shared_at() { # FILE OFFSET: whether FIEMAP flags the extent at OFFSET shared
-    local s e fl
-    while read -r s e fl; do
-        if [ "$s" -le "$2" ] && [ "$2" -lt "$e" ]; then [ $(( fl & 0x2000 )) -ne 0 ]; return; fi
-    done < <(fiemap_flags "$1")
-    return 1
-}
 # funshare_keep FILE OFFSET LEN: fallocate(UNSHARE_RANGE | KEEP_SIZE) (xfs_io's funshare has no -k).
 funshare_keep() {
     python3 - "$@" <<'PY'
@@ -61,7 +44,7 @@ shared_at "$MNT/f2" $((3 * MiB)) || fail "f2 at 3m (not unshared) is no longer s
 shared_at "$MNT/f1" $((1 * MiB)) || fail "f1 at 1m is no longer shared (f3 shares it)"
 [ "$(phys_at "$MNT/f1" $((1 * MiB)))" != "$(phys_at "$MNT/f2" $((1 * MiB)))" ] || fail "the unshared range did not move"
 check_fill "$MNT/f1" 65 $((4 * MiB))
-compare "after unsharing half of f2"
+compare_ref "after unsharing half of f2"
 
 echo "--- 2. unshare every clone, then the original (at ${SECONDS}s)"
 on_both 'xfs_io -c "funshare 0 4m" f2 && xfs_io -c "funshare 0 4m" f3'
@@ -74,7 +57,7 @@ done
 on_both 'xfs_io -c "funshare 0 4m" f1'
 u3=$(used)
 [ "$u3" -le $((u2 + 8)) ] || fail "unsharing a file that shares nothing used $((u3 - u2)) blocks"
-compare "after unsharing everything"
+compare_ref "after unsharing everything"
 
 echo "--- 3. unshare over cached and dirty pages (at ${SECONDS}s)"
 on_both 'cp --reflink=always f1 c1 && cp --reflink=always f1 c2'
@@ -84,13 +67,13 @@ on_both 'cat c1 > /dev/null && xfs_io -c "funshare 0 4m" c1'
 on_both 'xfs_io -c "pwrite -S 0x42 -b 192k 64k 192k" -c "funshare 128k 64k" c2 >/dev/null'
 on_both 'xfs_io -c "pwrite -S 0x43 1m 5000" -c "funshare 1m 2m" -c fsync c2 >/dev/null'
 FILES="f1 f2 f3 c1 c2"
-compare "after unsharing over the page cache"
+compare_ref "after unsharing over the page cache"
 shared_at "$MNT/c2" $((2 * MiB)) && fail "c2 at 2m is still shared"
 shared_at "$MNT/c2" $((3 * MiB + 4096)) || fail "c2 at 3m (not unshared) is no longer shared"
 
 echo "--- 4. past the end of file (at ${SECONDS}s)"
 on_both "funshare_keep c2 $((3 * MiB)) $((4 * MiB)) && xfs_io -c 'funshare 3m 4m' f3"
-compare "after unsharing past the end"
+compare_ref "after unsharing past the end"
 [ "$(stat -c %s "$MNT/c2")" = $((4 * MiB)) ] || fail "KEEP_SIZE changed the size: $(stat -c %s "$MNT/c2")"
 [ "$(stat -c %s "$MNT/f3")" = $((7 * MiB)) ] || fail "unshare past EOF did not move the size: $(stat -c %s "$MNT/f3")"
 
@@ -98,7 +81,7 @@ echo "--- 5. fsck, remount (at ${SECONDS}s)"
 expect umount "$MNT"
 "$FSCK" -n "$TEST_DEV" || fail "fsck.ferrofs -n after the unshares (exit $?)"
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "remount"
-compare "after a remount"
+compare_ref "after a remount"
 check_fill "$MNT/f1" 65 $((4 * MiB))
 expect umount "$REF"
 echo "funshare: copies only shared blocks, keeps data (cached, dirty), sizes as xfs; fsck clean"
