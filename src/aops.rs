@@ -82,7 +82,10 @@ pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Iom
     let data = inode.data();
     // Taken before the lookup: a finish that changes the map after it makes the mapping stale.
     let cookie = data.map_seq.load(Ordering::Acquire);
-    let mut m = crate::file::map_blocks(inode, pos, len)?;
+    // Unsharing (fallocate's UNSHARE_RANGE through iomap_file_unshare) needs to know which
+    // extents are shared: the reporting mapping (FIEMAP's) says so.
+    let unshare = flags.unshare();
+    let mut m = if unshare { crate::file::map_report(inode, pos, len)? } else { crate::file::map_blocks(inode, pos, len)? };
     m.cookie = cookie;
     if flags.zero() && matches!(m.kind, MapKind::Hole | MapKind::Unwritten(_)) {
         // Zeroing leaves holes and preallocated ranges alone: nothing is dirtied.
@@ -93,11 +96,10 @@ pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Iom
         // write into space fallocate(2) set aside never fails with ENOSPC).
         return Ok((m, None));
     }
-    // Unsharing (fallocate's UNSHARE_RANGE through iomap_file_unshare) dirties only blocks of
-    // shared extents, which iomap knows by IOMAP_F_SHARED and a source mapping to read them
-    // from; holes and extents of this file alone are skipped, nothing reserved for them.
-    let unshare = flags.unshare();
-    if unshare && !(matches!(m.kind, MapKind::Mapped(_)) && crate::file::extent_shared(inode, m.offset)?) {
+    // Unsharing dirties only blocks of shared extents, which iomap knows by IOMAP_F_SHARED and
+    // a source mapping to read them from; holes, delalloc and extents of this file alone are
+    // skipped, nothing reserved for them.
+    if unshare && !(matches!(m.kind, MapKind::Mapped(_)) && m.shared) {
         return Ok((m, None));
     }
     let a = m.offset / BS;
@@ -114,7 +116,6 @@ pub(crate) fn write_begin(inode: &Inode<FerroFs>, pos: u64, len: u64, flags: Iom
     }
     if unshare {
         // Read from where the blocks are now; writeback gives them new ones (copy-on-write).
-        m.shared = true;
         return Ok((m, Some(Mapping::new(m.kind, m.offset, m.length))));
     }
     Ok((m, None))

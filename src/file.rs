@@ -56,22 +56,6 @@ pub(crate) fn map_blocks(inode: &Inode<FerroFs>, pos: u64, len: u64) -> Result<M
     Ok(Mapping::new(MapKind::Hole, pos, end - pos))
 }
 
-/// Whether the written extent covering `pos` has references from elsewhere (another file, or
-/// another range of this one: a reflink), as FIEMAP reports it; `false` in a hole.
-pub(crate) fn extent_shared(inode: &Inode<FerroFs>, pos: u64) -> Result<bool> {
-    let ino = inode.ino();
-    with_tree(inode.sb(), |st, root| {
-        let Some((_, e)) = format::inode::extent_at(st, &root, ino, pos)? else {
-            return Ok(false);
-        };
-        if e.flags & EXTENT_PREALLOC != 0 {
-            return Ok(false);
-        }
-        let ext_root = st.state().roots.ext_root;
-        format::fileext::shared(st, &root, &ext_root, ino, &e, SHARED_SCAN_LIMIT)
-    })
-}
-
 /// The mapping FIEMAP and `SEEK_HOLE`/`SEEK_DATA` see (`IOMAP_REPORT`): as for reads, but a hole
 /// holding data that is written to the page cache and not allocated yet (or being written) is
 /// reported as delayed allocation, so it counts as data.

@@ -295,13 +295,8 @@ const SETTABLE_FLAGS: u64 = items::INODE_FLAGS_KNOWN;
 
 /// `FS_IOC_GETFLAGS`: the inode's flags as stored.
 pub(crate) fn get_flags(inode: &Inode<FerroFs>) -> Result<u32> {
-    let ino = inode.ino();
-    let item = with_tree(inode.sb(), |st, root| format::inode::read(st, &root, ino))?;
-    let Some(item) = item else {
-        inode.sb().report("inode item missing", ino, euclean());
-        return Err(euclean());
-    };
-    Ok(item.flags as u32)
+    // The flags applied to the inode when it was read or last set are the stored ones.
+    Ok(inode.fs_flags())
 }
 
 /// `FS_IOC_SETFLAGS`: stores `flags` and applies them to the VFS inode, with a new ctime. Flags

@@ -545,7 +545,12 @@ pub(crate) fn label(sb: &SuperBlock<FerroFs>) -> KVec<u8> {
 /// label longer than theirs), written by a commit before the call returns.
 pub(crate) fn set_label(sb: &SuperBlock<FerroFs>, label: &[u8]) -> Result {
     let mut l = [0u8; crate::format::superblock::LABEL_LEN];
-    l.get_mut(..label.len()).ok_or(code::EINVAL)?.copy_from_slice(label);
+    if label.len() > l.len() {
+        return Err(code::EINVAL);
+    }
+    for (d, s) in l.iter_mut().zip(label) {
+        *d = *s;
+    }
     let mut tx = Txn::start(sb, Cost { items: 0, class: ReserveClass::Normal })?;
     tx.set_label(l);
     tx.finish(Ok(()))?;

@@ -15,7 +15,7 @@ use super::sb::SuperBlock;
 use crate::sys;
 use core::ffi::c_int;
 use core::marker::PhantomData;
-use kernel::error::{code, Result};
+use kernel::error::Result;
 use kernel::types::ARef;
 
 const FILEID_INO64_GEN: c_int = 0x81;
@@ -77,12 +77,16 @@ unsafe extern "C" fn encode_fh<T: FileSystem>(
     let out = unsafe { core::slice::from_raw_parts_mut(fh, need) };
     // SAFETY: our inode, valid for the call.
     let i = unsafe { Inode::<T>::from_raw(inode) };
-    let (first, rest) = out.split_at_mut(PAIR);
-    first.copy_from_slice(&pair_words(i.ino(), i.generation()));
-    if !parent.is_null() {
+    let own = pair_words(i.ino(), i.generation());
+    let up = (!parent.is_null()).then(|| {
         // SAFETY: as above.
         let p = unsafe { Inode::<T>::from_raw(parent) };
-        rest.copy_from_slice(&pair_words(p.ino(), p.generation()));
+        pair_words(p.ino(), p.generation())
+    });
+    // `need` words: the pair, then the parent's pair when there is one (element-wise: no
+    // length-checked slice copy, whose panic path objtool cannot follow).
+    for (d, s) in out.iter_mut().zip(own.iter().chain(up.iter().flatten())) {
+        *d = *s;
     }
     ty
 }
@@ -166,12 +170,10 @@ unsafe extern "C" fn fh_to_parent<T: FileSystem>(sb: *mut sys::super_block, fid:
 ///
 /// Only the VFS calls this, with a positive dentry of a directory of ours.
 unsafe extern "C" fn get_parent<T: FileSystem>(child: *mut sys::dentry) -> *mut sys::dentry {
-    // SAFETY: see above; d_inode of a positive dentry is a set-up inode of ours.
-    let dir = unsafe { sys::ferrofs_shim_d_inode(child) };
-    if dir.is_null() {
-        return code::ENOENT.to_ptr();
-    }
-    // SAFETY: as above.
-    let dir = unsafe { Inode::<T>::from_raw(dir) };
+    // SAFETY: see above.
+    let dir = match unsafe { super::ops::dentry_inode::<T>(child) } {
+        Ok(d) => d,
+        Err(e) => return e.to_ptr(),
+    };
     obtain(T::get_parent(dir).and_then(|p| iget(dir.sb(), p)))
 }

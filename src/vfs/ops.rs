@@ -745,7 +745,7 @@ unsafe extern "C" fn tmpfile<T: FileSystem>(
 /// # Safety
 ///
 /// `dentry` is a dentry of ours that the VFS keeps valid, with its inode, for `'a`.
-unsafe fn dentry_inode<'a, T: FileSystem>(dentry: *mut sys::dentry) -> kernel::error::Result<&'a Inode<T>> {
+pub(super) unsafe fn dentry_inode<'a, T: FileSystem>(dentry: *mut sys::dentry) -> kernel::error::Result<&'a Inode<T>> {
     // SAFETY: see above; d_inode is NULL or a set-up inode of ours pinned by the dentry.
     let i = unsafe { sys::ferrofs_shim_d_inode(dentry) };
     if i.is_null() {

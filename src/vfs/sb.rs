@@ -352,9 +352,9 @@ impl<T: FileSystem> SuperBlock<T> {
     /// Logs `msg` about `block` at error level, rate-limited per superblock.
     pub(crate) fn report(&self, msg: &str, block: u64, err: Error) {
         let mut buf = [0u8; 96];
-        let n = msg.len().min(buf.len() - 1);
-        if let (Some(dst), Some(src)) = (buf.get_mut(..n), msg.as_bytes().get(..n)) {
-            dst.copy_from_slice(src);
+        let room = buf.len() - 1;
+        for (d, s) in buf.iter_mut().zip(msg.as_bytes().iter().take(room)) {
+            *d = *s;
         }
         // SAFETY: `buf` is NUL-terminated (its last byte is never written); the superblock is valid.
         unsafe {
