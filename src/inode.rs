@@ -73,6 +73,7 @@ pub(crate) fn read_inode(sb: &SuperBlock<FerroFs>, ino: u64, untrusted: bool) ->
         },
         // Only defined flags get past InodeItem::parse; they all fit the kernel's 32 bits.
         flags: item.flags as u32,
+        btime: (item.crtime.sec, item.crtime.nsec),
     })
 }
 

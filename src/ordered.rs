@@ -476,7 +476,12 @@ fn writeback_cow(inode: &Inode<FerroFs>, st: &mut WritebackState, a: u64, want: 
     let cur = st.cur.clone();
     let mut cur_st = cur.as_ref().map(|o| o.st.lock());
     let mut t = sb.info().tree.lock();
-    if t.aborted || !t.writable {
+    // Dirty data an aborted (shut down) filesystem can no longer write is an I/O error, which
+    // fsync reports (as XFS; fstests generic/623).
+    if t.aborted {
+        return Err(code::EIO);
+    }
+    if !t.writable {
         return Err(code::EROFS);
     }
     let space = t.space.as_mut().ok_or(code::EROFS)?;

@@ -223,6 +223,7 @@ void ferrofs_shim_kiocb_restore_sync(struct kiocb *iocb, int flags);
 void ferrofs_shim_kiocb_no_caller_comp(struct kiocb *iocb);
 bool ferrofs_shim_kiocb_is_sync(struct kiocb *iocb);
 bool ferrofs_shim_kiocb_dsync(struct kiocb *iocb);
+bool ferrofs_shim_file_sync_writes(struct file *file);
 size_t ferrofs_shim_iov_count(const struct iov_iter *i);
 unsigned long ferrofs_shim_iov_alignment(const struct iov_iter *i);
 size_t ferrofs_shim_iov_fault_in(struct iov_iter *i, size_t n, bool writeable);
@@ -243,7 +244,7 @@ unsigned int ferrofs_shim_bdev_lbs(struct super_block *sb);
 int ferrofs_shim_flush_invalidate(struct inode *inode, loff_t start, loff_t end);
 ssize_t ferrofs_shim_buffered_read(struct kiocb *iocb, struct iov_iter *to, ssize_t already);
 int ferrofs_shim_getattr(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
-			 u32 request_mask, u32 fsflags, bool dio_align);
+			 u32 request_mask, u32 fsflags, s64 btime_sec, u32 btime_nsec, bool dio_align);
 int ferrofs_shim_reg_open(struct inode *inode, struct file *file);
 const int FERROFS_EIOCBQUEUED = EIOCBQUEUED;
 const int FERROFS_ENOTBLK = ENOTBLK;

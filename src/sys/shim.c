@@ -1019,6 +1019,13 @@ bool ferrofs_shim_kiocb_dsync(struct kiocb *iocb)
 	return iocb_is_dsync(iocb);
 }
 
+/* Whether writes through this open file must be durable when they return: O_DSYNC/O_SYNC on the
+ * file, or the inode's sync flag (chattr +S, the sync mount option). */
+bool ferrofs_shim_file_sync_writes(struct file *file)
+{
+	return (file->f_flags & O_DSYNC) || IS_SYNC(file_inode(file));
+}
+
 size_t ferrofs_shim_iov_count(const struct iov_iter *i)
 {
 	return iov_iter_count(i);
@@ -1082,11 +1089,14 @@ ssize_t ferrofs_shim_buffered_read(struct kiocb *iocb, struct iov_iter *to, ssiz
  * (dio_align), STATX_DIOALIGN.
  */
 int ferrofs_shim_getattr(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
-			 u32 request_mask, u32 fsflags, bool dio_align)
+			 u32 request_mask, u32 fsflags, s64 btime_sec, u32 btime_nsec, bool dio_align)
 {
 	struct inode *inode = d_inode(path->dentry);
 
 	generic_fillattr(idmap, request_mask, inode, stat);
+	stat->result_mask |= STATX_BTIME;
+	stat->btime.tv_sec = btime_sec;
+	stat->btime.tv_nsec = btime_nsec;
 	if (fsflags & FS_APPEND_FL)
 		stat->attributes |= STATX_ATTR_APPEND;
 	if (fsflags & FS_IMMUTABLE_FL)

@@ -366,6 +366,13 @@ impl<T: FileSystem> OpenFile<'_, T> {
         r
     }
 
+    /// Whether writes through this file must be durable when they return (`O_DSYNC`/`O_SYNC`
+    /// on the file, or the inode's sync flag).
+    pub(crate) fn sync_writes(&self) -> bool {
+        // SAFETY: an open file (type invariant).
+        unsafe { sys::ferrofs_shim_file_sync_writes(self.0) }
+    }
+
     /// `file_modified`: removes set-id bits and privileges, updates mtime and ctime (a
     /// `fallocate` that changes the file). Callers hold the inode lock.
     pub(crate) fn modified(&self) -> Result {

@@ -91,6 +91,8 @@ pub(crate) struct InodeParams {
     pub(crate) attrs: Attrs,
     /// `FS_*_FL` flags (`chattr`), applied as the VFS's `S_*` flags.
     pub(crate) flags: u32,
+    /// Creation time (`statx`'s `btime`): seconds and nanoseconds.
+    pub(crate) btime: (i64, u32),
 }
 
 /// The object our slab cache holds: Rust state, then the VFS inode.
@@ -100,12 +102,14 @@ pub(crate) struct InodeParams {
 /// `data` is initialised in place by `alloc_inode` and dropped by `free_inode`; `link` is empty or
 /// a NUL-terminated symlink target that `vfs.i_link` points into, unchanged until `free_inode`;
 /// `flags` is written by `alloc_inode` and holds the inode's `FS_*_FL` flags (`chattr`) from
-/// `set_up` on.
+/// `set_up` on; `btime` is written by `alloc_inode` and by `set_up`, before the inode is
+/// visible to anyone else, and never changes afterwards.
 #[repr(C)]
 pub(crate) struct FsInode<T: FileSystem> {
     data: core::mem::MaybeUninit<T::InodeData>,
     link: KVec<u8>,
     flags: core::sync::atomic::AtomicU32,
+    btime: (i64, u32),
     vfs: sys::inode,
 }
 
@@ -185,6 +189,7 @@ pub(crate) unsafe extern "C" fn alloc_inode<T: FileSystem>(sb: *mut sys::super_b
         }
         core::ptr::addr_of_mut!((*fi).link).write(KVec::new());
         core::ptr::addr_of_mut!((*fi).flags).write(core::sync::atomic::AtomicU32::new(0));
+        core::ptr::addr_of_mut!((*fi).btime).write((0, 0));
         core::ptr::addr_of_mut!((*fi).vfs)
     }
 }
@@ -349,6 +354,14 @@ impl<T: FileSystem> Inode<T> {
         self.container_flags().load(Ordering::Acquire)
     }
 
+    /// The creation time (`statx`'s `btime`).
+    pub(crate) fn btime(&self) -> (i64, u32) {
+        let fi = container::<T>(self.as_ptr());
+        // SAFETY: every inode of ours lives in an `FsInode<T>` whose `btime` is set before the
+        // inode is visible and never written afterwards (type invariant).
+        unsafe { core::ptr::addr_of!((*fi).btime).read() }
+    }
+
     fn container_flags(&self) -> &core::sync::atomic::AtomicU32 {
         let fi = container::<T>(self.as_ptr());
         // SAFETY: every inode of ours lives in an `FsInode<T>` whose `flags` `alloc_inode` wrote
@@ -466,6 +479,7 @@ unsafe fn set_up<T: FileSystem>(inode: *mut sys::inode, p: InodeParams) {
         sys::ferrofs_shim_set_attrs(inode, &c);
         sys::ferrofs_shim_set_inode_flags(inode, p.flags);
         (*fi).flags.store(p.flags, Ordering::Release);
+        (*fi).btime = p.btime;
         let i = &mut *inode;
         match p.kind {
             InodeKind::Dir => {
@@ -539,7 +553,8 @@ impl<T: FileSystem> NewInode<T> {
             a.generation = generation;
             let mut attrs = Attrs::from_c(&a);
             attrs.bytes = 0;
-            set_up::<T>(inode, InodeParams { kind, attrs, flags: 0 });
+            // Born now: the creation time is the first ctime (the inode item's crtime).
+            set_up::<T>(inode, InodeParams { kind, attrs, flags: 0, btime: (a.ctime_sec, a.ctime_nsec as u32) });
             sys::set_nlink(inode, if sys::ferrofs_shim_inode_is_dir(inode) { 2 } else { 1 });
             if sys::insert_inode_locked(inode) != 0 {
                 // An inode with this number is still in memory: the inode counter went backwards,

@@ -774,8 +774,9 @@ unsafe extern "C" fn getattr<T: FileSystem>(
         Ok(i) => i,
         Err(e) => return e.to_errno(),
     };
+    let (bsec, bnsec) = inode.btime();
     // SAFETY: as above; the shim only reads the path and the inode and fills `stat`.
-    unsafe { sys::ferrofs_shim_getattr(idmap, path, stat, request_mask, inode.fs_flags(), T::HAS_DIO_WRITE_END) }
+    unsafe { sys::ferrofs_shim_getattr(idmap, path, stat, request_mask, inode.fs_flags(), bsec, bnsec, T::HAS_DIO_WRITE_END) }
 }
 
 /// The `inode_operations.setattr` callback.

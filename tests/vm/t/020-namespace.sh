@@ -2,7 +2,8 @@
 # on ext4: the trees compare equal (names, types, modes, owners, link counts, sizes, device numbers,
 # symlink targets, xattrs); the tree survives unmount + fsck.ferrofs -n + mount unchanged; the
 # O_TMPFILE and open-unlinked inodes left no orphans and no leaked space behind. 3000 hard links of
-# one file in one directory survive unmount, fsck and mount, and half of them can be removed.
+# one file in one directory survive unmount, fsck and mount, and half of them can be removed. The
+# creation time (statx btime) is set at creation and kept by later changes and a remount.
 . tests/vm/lib.sh
 need_tools
 NSOPS=$H/nsops
@@ -30,12 +31,27 @@ diff -u /tmp/want /tmp/got || fail "ferrofs and ext4 differ after the same opera
 [ "$(stat -c "%F %a %u %g" "$MNT/t/d1/f2")" = "regular empty file 4755 1234 5678" ] || fail "stat of d1/f2"
 getfattr --absolute-names -n user.color --only-values "$MNT/t/d1/f1" | grep -qx green || fail "getfattr user.color"
 ls -la "$MNT/t" > /dev/null || fail "ls -la"
+# Creation time (statx's btime, fstests generic/528): set at creation, kept by later changes.
+t0=$(date +%s)
+expect mkdir "$MNT/born"
+expect touch "$MNT/born/f"
+t1=$(date +%s)
+for f in "$MNT/born" "$MNT/born/f"; do
+    b=$(stat -c %W "$f")
+    [ "$b" -ge $((t0 - 1)) ] && [ "$b" -le "$t1" ] || fail "btime of new $f: $b (created between $t0 and $t1)"
+done
+born=$(stat -c %w "$MNT/born/f")
+expect touch -d "2001-02-03 04:05:06" "$MNT/born/f"
+expect chmod 600 "$MNT/born/f"
+expect sh -c "echo data >> '$MNT/born/f'"
+[ "$(stat -c %w "$MNT/born/f")" = "$born" ] || fail "btime changed with times, mode and data: $(stat -c %w "$MNT/born/f"), was $born"
 
 expect umount "$MNT"
 "$FSCK" -n "$TEST_DEV" || fail "fsck.ferrofs -n after the scenario (exit $?)"
 [ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "second mount"
 python3 tests/vm/lib/nsdump.py "$MNT/t" > /tmp/again || fail "dump after remount"
 diff -u /tmp/got /tmp/again || fail "the tree changed across unmount and mount"
+[ "$(stat -c %w "$MNT/born/f")" = "$born" ] || fail "btime after remount: $(stat -c %w "$MNT/born/f"), was $born"
 
 # 3000 hard links of one file in one directory (fstests generic/040 and 041; ferrofs refused the
 # 96th with EMLINK before extended inode refs): every name survives unmount, fsck and mount, and
@@ -70,7 +86,7 @@ for i in range(1, 3000, 2):
 PY
 
 # Deleting everything gives back every block but those of the empty root directory's tree.
-rm -rf "$MNT/t" || fail "rm -rf"
+rm -rf "$MNT/t" "$MNT/born" || fail "rm -rf"
 expect sync
 free1=$(stat -f -c %f "$MNT")
 [ "$free1" -eq "$free0" ] || fail "free blocks: $free0 before, $free1 after creating and deleting everything"

@@ -68,6 +68,16 @@ touch "$MNT/after0" 2>/dev/null && fail "a create succeeded after the default sh
 remount 0
 cmp "$MNT/synced" /tmp/synced.ref || fail "mode 0: the buffered data did not reach the disk before the shutdown"
 
+# Data dirtied through a mapping before a shutdown can no longer be written: fsync reports EIO
+# (as XFS, fstests generic/623), and a write fault on the mapping after it kills the writer
+# (SIGBUS) rather than dirtying the page again.
+expect xfs_io -f -c "pwrite -q 0 4k" -c fsync "$MNT/mapped"
+out=$(sh -c 'ulimit -c 0; exec xfs_io -x -c "mmap 0 4k" -c "mwrite 0 4k" -c shutdown -c fsync -c "mwrite 0 4k" -c "echo survived" "$1"' sh "$MNT/mapped" 2>&1)
+echo "$out" | grep -qx "fsync: Input/output error" || fail "fsync of mapped data after a shutdown printed '$out', not EIO"
+echo "$out" | grep -q survived && fail "a write fault after the shutdown succeeded"
+remount "2 with mapped data"
+cmp "$MNT/durable" /tmp/durable.ref || fail "mapped: the fsynced file changed"
+
 # Writers running through the shutdown fail or finish; none hangs, unmount does not either.
 xfs_io -f -c "pwrite -q -b 1m 0 64m" "$MNT/buffered" 2>/dev/null &
 bpid=$!

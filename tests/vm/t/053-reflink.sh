@@ -11,6 +11,9 @@
 #    copy_file_range clones (FIEMAP shared).
 # 5. Deleting the original leaves the clone intact and unshared; deleting both gives the space
 #    back; contents after drop_caches and after a remount; fsck -n clean.
+# 6. A clone through an O_SYNC file or into a chattr +S file is on disk when the call returns
+#    (fstests generic/628): a shutdown without flush right after keeps it, while a plain clone
+#    made after them is lost (the periodic commit is off).
 . tests/vm/lib.sh
 need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
@@ -99,6 +102,23 @@ for f in $FILES; do expect rm "$MNT/$f"; done
 expect sync
 free2=$(stat -f -c %f "$MNT")
 [ "$free2" -ge $((free0 + 2048 - 64)) ] || fail "free blocks after deleting everything: $free2 (before the clone, with 8 MiB in use: $free0)"
+
+echo "--- 6. synchronous clones"
+expect umount "$MNT"
+[ "$(mount_errno "$TEST_DEV" rw commit=86400)" = OK ] || fail "mount commit=86400"
+expect xfs_io -f -c "pwrite -q -S 0x58 0 1m" "$MNT/sa"
+expect touch "$MNT/sb" "$MNT/sc" "$MNT/sd"
+expect chattr +S "$MNT/sc"
+expect sync
+expect xfs_io -s -c "reflink $MNT/sa" "$MNT/sb" >/dev/null
+expect xfs_io -c "reflink $MNT/sa" "$MNT/sc" >/dev/null
+expect xfs_io -x -c "reflink $MNT/sa" -c shutdown "$MNT/sd" >/dev/null
+expect umount "$MNT"
+"$FSCK" -n "$TEST_DEV" || fail "fsck -n after the shutdown (exit $?)"
+[ "$(mount_errno "$TEST_DEV" rw)" = OK ] || fail "mount after the shutdown"
+cmp "$MNT/sb" "$MNT/sa" || fail "a clone into an O_SYNC file was lost by a shutdown right after it"
+cmp "$MNT/sc" "$MNT/sa" || fail "a clone into a chattr +S file was lost by a shutdown right after it"
+[ "$(stat -c %s "$MNT/sd")" = 0 ] || fail "a plain clone survived a shutdown without flush (no commit was due): the check above proves nothing"
 expect umount "$MNT"
 expect umount "$REF"
 "$FSCK" -n "$TEST_DEV" || fail "fsck -n at the end (exit $?)"
