@@ -90,13 +90,17 @@ PY
 
 # statx reports immutable (0x10), append-only (0x20) and nodump (0x40) as attributes (fstests
 # generic/424), in its attributes mask for every file.
-stx() { xfs_io -c "statx -r" "$1" | awk -v k="stat.$2" '$1 == k {print $3}'; }
+# A read-only open (-r): xfs_io opens read-write by default, which immutable and append-only
+# files refuse.
+stx() { xfs_io -r -c "statx -r" "$1" | awk -v k="stat.$2" '$1 == k {print $3}'; }
 check_statx() {
-    local f want
+    local f want a m
     for f in imm:0x10 app:0x20 noat:0x0 many:0x40; do
         want=$(( ${f#*:} ))
-        [ $(( $(stx "$MNT/${f%%:*}" attributes) & 0x70 )) = "$want" ] || fail "$1: statx attributes of ${f%%:*}: $(stx "$MNT/${f%%:*}" attributes), want $want of 0x70"
-        [ $(( $(stx "$MNT/${f%%:*}" attributes_mask) & 0x70 )) = $((0x70)) ] || fail "$1: statx attributes_mask of ${f%%:*}: $(stx "$MNT/${f%%:*}" attributes_mask)"
+        a=$(stx "$MNT/${f%%:*}" attributes); m=$(stx "$MNT/${f%%:*}" attributes_mask)
+        [ -n "$a" ] && [ -n "$m" ] || fail "$1: no statx attributes for ${f%%:*}"
+        [ $(( a & 0x70 )) = "$want" ] || fail "$1: statx attributes of ${f%%:*}: $a, want $want of 0x70"
+        [ $(( m & 0x70 )) = $((0x70)) ] || fail "$1: statx attributes_mask of ${f%%:*}: $m"
     done
 }
 check_statx "after chattr"
