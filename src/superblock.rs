@@ -365,8 +365,10 @@ impl FileSystem for FerroFs {
     fn put_super(sb: &SuperBlock<Self>) {
         // Eviction after the VFS's final sync may have changed the trees.
         sb.stop_background();
-        if sb.info().tree.lock().writable {
-            let _ = transaction::commit(sb);
+        if sb.info().tree.lock().writable && transaction::commit(sb).is_err() {
+            // The last commit failed and nothing will write it again (the disk keeps the commit
+            // before it); what it queued is cancelled below.
+            transaction::abort(sb, code::EIO);
         }
         sb.stop_background();
         sb.info().tree.lock().release_buffers();
@@ -412,7 +414,8 @@ impl FileSystem for FerroFs {
     }
 
     fn background_commit(sb: &SuperBlock<Self>) {
-        // Errors abort the filesystem inside commit, with their message.
+        // Errors are reported inside commit, which keeps a failed commit for the next one or
+        // aborts the filesystem.
         let _ = transaction::commit(sb);
     }
 

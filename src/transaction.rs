@@ -25,9 +25,15 @@
 //!    (an SRCU grace period started when they were taken), are G's pinned ranges released for
 //!    reuse.
 //!
-//! A crash at any instant leaves the old tree or the new one. A failed write aborts: the
-//! filesystem turns read-only with one message, nothing is committed again, and the disk keeps
-//! the last good commit.
+//! A crash at any instant leaves the old tree or the new one. A failed write does not reach the
+//! superblock, so the disk keeps the last good commit; the failed commit is kept in memory and the
+//! next one writes it again with its own changes (its blocks keep their contents in memory: a
+//! failed write leaves them up to date, and they stay referenced; the ranges it freed stay
+//! pinned). A transient error (a path failing over, a device-mapper table being replaced, fstests
+//! generic/441's window) then costs nothing. A commit that still fails `commit_retry_secs` (a
+//! module parameter, 30 by default) after the first failure of the run aborts: the filesystem
+//! turns read-only with one message, nothing is committed again, and the disk keeps the last good
+//! commit. A dead device so costs at most that long of metadata changes held in memory.
 
 use crate::format::commit::{self, CommitIo, TxnRoots};
 use crate::format::space::{Budget, ReserveClass, SpaceMap};
@@ -35,9 +41,10 @@ use crate::format::tree::{BlockStore, MetaChange};
 use crate::format::{DiskSuper, FsError, BLOCK_SIZE};
 use crate::superblock::FerroFs;
 use crate::vfs::buffer::{BhFlag, BufferHead};
-use crate::vfs::file::ReadGrace;
+use crate::vfs::file::{commit_retry_ms, ReadGrace};
 use crate::vfs::sb::{NoFsScope, SuperBlock};
 use kernel::error::{code, Error, Result};
+use kernel::time::{ktime_ms_delta, Ktime};
 use kernel::prelude::*;
 use kernel::sync::lock::{mutex::MutexBackend, Guard};
 
@@ -75,6 +82,10 @@ pub(crate) struct TreeState {
     txn_reserved: u64,
     /// Buffers written in the running transaction (each once: `BhFlag::InTxn`).
     dirty: KVec<BufferHead>,
+    /// Buffers of failed commits, written again (first) by the next commit.
+    unwritten: KVec<BufferHead>,
+    /// When the first of the commits that failed since the last good one failed.
+    failing_since: Option<Ktime>,
     /// Metadata allocations and frees for the extent tree (FIFO from `changes_head`); `None` is an
     /// allocation cancelled by the free of the same block before it was recorded.
     changes: KVec<Option<MetaChange>>,
@@ -108,6 +119,8 @@ impl TreeState {
             budget: Budget::new(committed.total_blocks),
             txn_reserved: 0,
             dirty: KVec::new(),
+            unwritten: KVec::new(),
+            failing_since: None,
             changes: KVec::new(),
             changes_head: 0,
             pinned: KVec::new(),
@@ -122,13 +135,14 @@ impl TreeState {
     /// Releases the running transaction's buffers at unmount, before the device goes away. After an
     /// abort their contents must never be written, so they are not left dirty either.
     pub(crate) fn release_buffers(&mut self) {
-        for bh in self.dirty.iter() {
+        for bh in Iterator::chain(self.dirty.iter(), self.unwritten.iter()) {
             bh.test_clear(BhFlag::InTxn);
             if self.aborted {
                 bh.forget();
             }
         }
         self.dirty = KVec::new();
+        self.unwritten = KVec::new();
     }
 
     /// Free blocks as the free-space map has them (pinned blocks count as used).
@@ -427,19 +441,21 @@ pub(crate) fn shut_down(sb: &SuperBlock<FerroFs>, flush: bool) {
     });
 }
 
-/// The commit's I/O phase over the sealed transaction's dirty buffers.
+/// The commit's I/O phase over the sealed transaction's dirty buffers and those of failed
+/// commits before it.
 struct KernelCommitIo<'a> {
     sb: &'a SuperBlock<FerroFs>,
     dirty: &'a [BufferHead],
+    again: &'a [BufferHead],
 }
 
 impl CommitIo for KernelCommitIo<'_> {
     fn write_dirty(&mut self) -> Result<(), FsError> {
-        for bh in self.dirty {
+        for bh in Iterator::chain(self.again.iter(), self.dirty) {
             bh.submit_write();
         }
         let mut r = Ok(());
-        for bh in self.dirty {
+        for bh in Iterator::chain(self.again.iter(), self.dirty) {
             if bh.wait_write().is_err() {
                 r = Err(FsError::Io);
             }
@@ -462,7 +478,7 @@ impl CommitIo for KernelCommitIo<'_> {
 pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
     let info = sb.info();
     let _serial = info.commit_lock.lock();
-    let (dirty, pinned, new_super) = {
+    let (dirty, again, pinned, new_super) = {
         let _nofs = NoFsScope::enter();
         let mut t = info.tree.lock();
         if t.aborted {
@@ -489,25 +505,25 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
         for bh in dirty.iter() {
             bh.test_clear(BhFlag::InTxn);
         }
+        let again = core::mem::replace(&mut t.unwritten, KVec::new());
         let pinned = core::mem::replace(&mut t.pinned, KVec::new());
         let reserved = core::mem::replace(&mut t.txn_reserved, 0);
         t.budget.release(reserved);
         t.gen = t.gen.saturating_add(1);
         t.changed = false;
-        (dirty, pinned, new_super)
+        (dirty, again, pinned, new_super)
     };
 
     // Direct reads that mapped blocks G freed may still be reading them: the grace period that
     // starts now ends when they are done (see `dio::read_begin`).
     let grace = ReadGrace::start();
     let mut buf = KVec::from_elem(0u8, BLOCK_SIZE, GFP_KERNEL)?;
-    let mut io = KernelCommitIo { sb, dirty: &dirty };
+    let mut io = KernelCommitIo { sb, dirty: &dirty, again: &again };
     if let Err(e) = commit::write_out(&mut io, &new_super, &mut buf) {
-        pr_err!("{}: commit of generation {} failed: {e}\n", sb.id(), new_super.generation);
-        abort(sb, code::EIO);
-        return Err(code::EIO);
+        return Err(keep_failed(sb, new_super.generation, e, dirty, again, pinned));
     }
     drop(dirty);
+    drop(again);
     // Usually over by now (the commit's writes took longer). No lock is held but the commit
     // lock, which no direct read takes.
     grace.wait();
@@ -515,6 +531,7 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
     let _nofs = NoFsScope::enter();
     let mut t = info.tree.lock();
     t.committed = new_super;
+    t.failing_since = None;
     if let Some(space) = t.space.as_mut() {
         for &(start, len) in pinned.iter() {
             if let Err(e) = space.release(start, len) {
@@ -526,6 +543,67 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
         }
     }
     Ok(())
+}
+
+/// After commit `generation` failed with `e` before its superblock was written (the disk keeps
+/// the last good commit): its blocks go back for the next commit to write again, the ranges it
+/// freed stay pinned (the disk's tree still uses them), and the next periodic commit is queued.
+/// Commits failing for `commit_retry_secs` since the first failure abort instead. Returns the
+/// caller's error (EIO).
+fn keep_failed(
+    sb: &SuperBlock<FerroFs>,
+    generation: u64,
+    e: FsError,
+    dirty: KVec<BufferHead>,
+    mut again: KVec<BufferHead>,
+    pinned: KVec<(u64, u64)>,
+) -> Error {
+    let _nofs = NoFsScope::enter();
+    let mut t = sb.info().tree.lock();
+    if t.aborted {
+        return code::EIO;
+    }
+    let now = Ktime::ktime_get();
+    let first = t.failing_since.is_none();
+    let since = *t.failing_since.get_or_insert(now);
+    let window = commit_retry_ms();
+    let mut kept = ktime_ms_delta(now, since) < window;
+    if kept {
+        // All written again, those that did reach the disk too: which ones did is not known.
+        for bh in dirty {
+            if again.push(bh, GFP_KERNEL).is_err() {
+                kept = false;
+                break;
+            }
+        }
+        for bh in again.iter() {
+            bh.set(BhFlag::Changed);
+        }
+        for &r in pinned.iter() {
+            if t.pinned.push(r, GFP_KERNEL).is_err() {
+                kept = false;
+                break;
+            }
+        }
+    }
+    if !kept {
+        drop(t);
+        pr_err!("{}: commit of generation {generation} failed: {e}\n", sb.id());
+        abort(sb, code::EIO);
+        return code::EIO;
+    }
+    t.unwritten = again;
+    t.changed = true;
+    drop(t);
+    if first {
+        pr_err!(
+            "{}: commit of generation {generation} failed: {e}; the disk keeps the last commit, and the next commits write this one again for up to {} s before the filesystem turns read-only\n",
+            sb.id(),
+            window / 1000
+        );
+    }
+    sb.schedule_commit(sb.info().commit_interval_ms(), false);
+    code::EIO
 }
 
 /// The label the next commit writes (the committed one unless `set_label` changed it since).

@@ -235,6 +235,7 @@ void ferrofs_shim_dio_read_unlock(int idx);
 unsigned long ferrofs_shim_dio_read_grace_start(void);
 void ferrofs_shim_dio_read_grace_wait(unsigned long cookie);
 size_t ferrofs_shim_dio_prefault_bytes(void);
+unsigned int ferrofs_shim_commit_retry_secs(void);
 void ferrofs_shim_count_dio_retry(void);
 bool ferrofs_shim_inode_nosec(struct inode *inode);
 void ferrofs_shim_inode_lock_shared(struct inode *inode);

@@ -154,6 +154,35 @@ bool ferrofs_shim_bh_test_clear_flag(struct buffer_head *bh, int which)
 	return test_and_clear_bit(BH_PrivateStart + which, &bh->b_state);
 }
 
+/*
+ * How long commits that fail are kept and written again by the next ones before the filesystem
+ * gives up and turns read-only (0: at the first failure).
+ */
+static unsigned int commit_retry_secs = 30;
+module_param(commit_retry_secs, uint, 0644);
+MODULE_PARM_DESC(commit_retry_secs, "seconds failing commits are retried before the filesystem turns read-only (0: never retried)");
+
+unsigned int ferrofs_shim_commit_retry_secs(void)
+{
+	return READ_ONCE(commit_retry_secs);
+}
+
+/*
+ * Completion of a commit's block write. Unlike end_buffer_write_sync, a failure leaves the buffer
+ * uptodate: its contents are the only copy of the block (the in-memory tree still reads it, and
+ * the next commit writes it again), not something to read back from the disk.
+ */
+static void ferrofs_end_commit_write(struct buffer_head *bh, int uptodate)
+{
+	if (!uptodate) {
+		pr_err_ratelimited("ferrofs: %pg: write of metadata block %llu failed\n", bh->b_bdev,
+				   (unsigned long long)bh->b_blocknr);
+		set_buffer_write_io_error(bh);
+	}
+	unlock_buffer(bh);
+	put_bh(bh);
+}
+
 /* Starts writing the buffer, whatever its dirty bit says (the commit's write of a changed block). */
 void ferrofs_shim_bh_submit_write(struct buffer_head *bh)
 {
@@ -161,7 +190,7 @@ void ferrofs_shim_bh_submit_write(struct buffer_head *bh)
 	clear_buffer_dirty(bh);
 	clear_buffer_write_io_error(bh);
 	get_bh(bh);
-	bh->b_end_io = end_buffer_write_sync;	/* unlocks, drops the reference */
+	bh->b_end_io = ferrofs_end_commit_write;	/* unlocks, drops the reference */
 	submit_bh(REQ_OP_WRITE | REQ_SYNC, bh);
 }
 

@@ -321,6 +321,13 @@ pub(crate) fn dio_prefault_window() -> usize {
     unsafe { sys::ferrofs_shim_dio_prefault_bytes() }
 }
 
+/// How long failing commits are kept and retried before the filesystem turns read-only (the
+/// `commit_retry_secs` module parameter; 0: not at all).
+pub(crate) fn commit_retry_ms() -> i64 {
+    // SAFETY: reads a module parameter; no requirements.
+    i64::from(unsafe { sys::ferrofs_shim_commit_retry_secs() }) * 1000
+}
+
 /// Counts a direct write that stopped at a fault of its buffer and faults the rest in to resume
 /// (the `dio_retries` parameter).
 pub(crate) fn count_dio_retry() {
