@@ -78,6 +78,12 @@ pub(crate) fn fallocate(file: &OpenFile<'_, FerroFs>, mode: u32, offset: u64, le
         }
         if mode == INSERT_RANGE {
             inode.newsize_ok(size.checked_add(len).ok_or(code::EFBIG)?)?;
+            // Everything moves up, preallocated space past the size too: none of it may end
+            // past the largest file (fstests generic/485).
+            let last = with_tree(inode.sb(), |st, root| fileext::last_end(st, &root, inode.ino()))?;
+            if last.checked_add(len).is_none_or(|e| e > format::MAX_EXTENT_END) {
+                return Err(code::EFBIG);
+            }
         }
     } else if !keep_size && end > inode.size() {
         inode.newsize_ok(end)?;

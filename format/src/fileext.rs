@@ -20,7 +20,7 @@ use super::error::FsError;
 use super::extent;
 use super::items::{ExtentData, EXTENT_PREALLOC};
 use super::key::{Key, EXTENT_DATA};
-use super::layout::{BLOCK_SIZE_U64, FIRST_ALLOC_BLOCK};
+use super::layout::{BLOCK_SIZE_U64, FIRST_ALLOC_BLOCK, MAX_EXTENT_END};
 use super::tree::{self, BlockStore, Root};
 
 /// Key of `ino`'s file extent item at file offset `off`.
@@ -58,6 +58,19 @@ pub fn nth_from_end<S: BlockStore>(s: &mut S, fs_root: &Root, ino: u64, from: u6
         }
     }
     Ok(found)
+}
+
+/// Where the last file extent item of `ino` ends (0 without any): the
+/// highest file offset an insert range would move, preallocated space past
+/// the file's size included.
+pub fn last_end<S: BlockStore>(s: &mut S, fs_root: &Root, ino: u64) -> Result<u64, FsError> {
+    match tree::search_le(s, fs_root, &key(ino, u64::MAX))? {
+        Some(it) if it.key().objectid == ino && it.key().ty == EXTENT_DATA => {
+            let off = it.key().offset;
+            Ok(parse_at(it.data(), it.block(), off)?.1)
+        }
+        _ => Ok(0),
+    }
 }
 
 /// Calls `f(file offset, extent)` for every file extent item of `ino` that
@@ -453,8 +466,12 @@ pub fn shift<S: BlockStore>(s: &mut S, fs_root: &mut Root, ino: u64, from: u64, 
             return Ok(None);
         };
         let to = if up {
+            // Nothing may end past the largest file (the first item moved is the last one:
+            // refused before anything changed; callers check with `last_end` first).
             let to = off.checked_add(delta).ok_or(FsError::TooBig)?;
-            to.checked_add(e.len).ok_or(FsError::TooBig)?;
+            if to.checked_add(e.len).is_none_or(|end| end > MAX_EXTENT_END) {
+                return Err(FsError::TooBig);
+            }
             to
         } else {
             off - delta
@@ -959,6 +976,21 @@ mod tests {
         assert_eq!(t.refs(1030, 2), Some(2));
         assert!(t.freed.is_empty() || t.freed == [(1010, 2)]);
         assert!(matches!(shift(&mut t.s, &mut t.fs, INO, 2 * B, 4 * B, false, None, 1), Err(FsError::Invalid(_))));
+        assert_eq!(last_end(&mut t.s, &t.fs, INO).unwrap(), 21 * B);
+        assert_eq!(last_end(&mut t.s, &t.fs, INO + 1).unwrap(), 0);
+    }
+
+    #[test]
+    fn insert_shift_stops_at_the_largest_file() {
+        let mut t = T::new();
+        t.replace(0, B, 1000);
+        t.replace(MAX_EXTENT_END - 2 * B, B, 1010); // ends a block below the largest file's end
+        assert_eq!(last_end(&mut t.s, &t.fs, INO).unwrap(), MAX_EXTENT_END - B);
+        let before = t.items();
+        assert!(matches!(shift(&mut t.s, &mut t.fs, INO, 0, 2 * B, true, None, 8), Err(FsError::TooBig)));
+        assert_eq!(t.items(), before, "a refused shift changes nothing");
+        assert_eq!(shift(&mut t.s, &mut t.fs, INO, 0, B, true, None, 8).unwrap(), None);
+        assert_eq!(last_end(&mut t.s, &t.fs, INO).unwrap(), MAX_EXTENT_END);
     }
 
     #[test]

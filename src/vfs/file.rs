@@ -8,7 +8,7 @@ use super::inode::Inode;
 use super::iomap::IomapTables;
 use crate::sys;
 use core::marker::PhantomData;
-use kernel::error::{to_result, Result};
+use kernel::error::{code, to_result, Result};
 
 /// The inode lock held shared; see [`Inode::lock_shared`].
 pub(crate) struct InodeSharedLock<'a, T: FileSystem>(&'a Inode<T>);
@@ -521,8 +521,10 @@ impl<T: FileSystem> Inode<T> {
     /// Whether the file may grow to `size` bytes (`inode_newsize_ok`: `RLIMIT_FSIZE`, which
     /// also raises `SIGXFSZ`, and `s_maxbytes`).
     pub(crate) fn newsize_ok(&self, size: u64) -> Result {
+        // Past any loff_t: too big for any file (clamping it would let it pass).
+        let size = i64::try_from(size).map_err(|_| code::EFBIG)?;
         // SAFETY: valid inode.
-        to_result(unsafe { sys::ferrofs_shim_inode_newsize_ok(self.as_ptr(), size.min(i64::MAX as u64) as i64) })
+        to_result(unsafe { sys::ferrofs_shim_inode_newsize_ok(self.as_ptr(), size) })
     }
 
     /// Waits for direct I/O in flight (`inode_dio_wait`).

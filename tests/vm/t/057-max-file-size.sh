@@ -6,8 +6,11 @@
 #   write of the last whole block; cp --reflink of a file ending there and of a sparse one that
 #   size; FICLONERANGE from the last 64 KiB to a low offset and one past the limit (refused);
 #   SEEK_DATA/SEEK_HOLE; fallocate up to the limit; a hole punched in the last block; mmap reads of
-#   the last page a mapping can cover; the reads again after drop_caches.
-# Then on ferrofs: fsck.ferrofs -n is clean, and after a remount every read gives the same bytes.
+#   the last page a mapping can cover; an insert range that would grow the file past the limit
+#   (EFBIG); the reads again after drop_caches.
+# On ferrofs, an insert range that would move preallocated space past the limit is refused and
+# changes nothing. Then fsck.ferrofs -n is clean, and after a remount every read gives the same
+# bytes.
 . tests/vm/lib.sh
 need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
@@ -33,6 +36,8 @@ changes() {
     xfs_io -f -c "reflink f1 0 4611686018427322368 $MAX" f5 2>&1 | grep -v '^linked\|ops/sec' | sed 's/^/f5: /'; stat -c "f5 %s" f5
     xfs_io -f -c "falloc $LAST64K 65535" f7 2>&1; stat -c "f7 %s" f7
     xfs_io -f -c "pwrite -S 0x64 $LASTBLK 4095" -c "fpunch $LASTBLK 4095" f8 >/dev/null; stat -c "f8 %s" f8
+    # An insert range that would grow the file past the limit (fstests generic/485): EFBIG.
+    xfs_io -f -c "falloc 0 8192" -c "falloc $((LASTBLK - 4096)) 4096" -c "finsert 0 8192" f9 2>&1; stat -c "f9 %s" f9
 }
 reads() {
     for f in f1 f3; do echo "$f:"; xfs_io -c "pread -v $((LAST - 15)) 16" "$f" | grep -v '^read\|ops/sec'; done
@@ -54,6 +59,14 @@ both() { # STEP: run it in each filesystem's test directory, compare
 }
 mkdir -p "$MNT/d" "$REF/d"
 both changes "the changes"
+grep -q "^fallocate: File too large" /tmp/max.ferrofs || fail "an insert range past the limit was not refused"
+# The same with the last block preallocated past the size (KEEP_SIZE): the file could grow, but
+# the block would move past the largest file. ferrofs refuses that too (EFBIG) and changes
+# nothing (XFS moves it; fstests does not look).
+out=$(xfs_io -f -c "falloc 0 8192" -c "falloc -k $((LASTBLK - 4096)) 4096" -c "finsert 0 8192" "$MNT/d/f10" 2>&1)
+[ "$out" = "fallocate: File too large" ] || fail "an insert moving preallocated space past the limit: '$out'"
+[ "$(stat -c %s "$MNT/d/f10")" = 8192 ] || fail "the refused insert changed the size: $(stat -c %s "$MNT/d/f10")"
+xfs_io -c "fiemap" "$MNT/d/f10" | grep -q "$(( (LASTBLK - 4096) / 512 ))\.\." || fail "the refused insert moved the preallocated block: $(xfs_io -c fiemap "$MNT/d/f10")"
 grep -q "^f1 $MAX\$" /tmp/max.ferrofs || fail "f1's size is not 2^63 - 1"
 [ "$(grep -c "^f1b: pwrite: Invalid argument" /tmp/max.ferrofs)" = 2 ] || fail "writes past the limit were not refused"
 both reads "reads"
