@@ -190,19 +190,28 @@ pub(crate) fn truncate(inode: &Inode<FerroFs>, size: u64) -> Result {
 }
 
 /// Frees the extents at and after `from`, in bounded steps from the end backwards; the last
-/// step records the new on-disk size `size`.
+/// step records the new on-disk size `size`. On a filesystem so full that the reserve pool
+/// cannot cover a big step's worst case, one item a step (each frees space for the next), as
+/// eviction does.
 fn punch_tail(inode: &Inode<FerroFs>, from: u64, size: u64) -> Result {
     let sb = inode.sb();
     let ino = inode.ino();
+    let mut batch = TRUNCATE_BATCH;
     loop {
-        let cut = with_tree(sb, |st, root| fileext::nth_from_end(st, &root, ino, from, TRUNCATE_BATCH + 1))?;
+        let cut = with_tree(sb, |st, root| fileext::nth_from_end(st, &root, ino, from, batch + 1))?;
         // More than a batch left: cut the last batch only (from the start of its first item).
         let step_from = match cut {
-            Some(_) => with_tree(sb, |st, root| fileext::nth_from_end(st, &root, ino, from, TRUNCATE_BATCH))?.unwrap_or(from),
+            Some(_) => with_tree(sb, |st, root| fileext::nth_from_end(st, &root, ino, from, batch))?.unwrap_or(from),
             None => from,
         };
         let last = cut.is_none();
-        punch_step(inode, step_from, u64::MAX, last.then_some(size))?;
+        match punch_step(inode, step_from, u64::MAX, last.then_some(size)) {
+            Err(e) if e == code::ENOSPC && batch > 1 => {
+                batch = 1;
+                continue;
+            }
+            r => r?,
+        }
         if last {
             return Ok(());
         }
@@ -210,19 +219,20 @@ fn punch_tail(inode: &Inode<FerroFs>, from: u64, size: u64) -> Result {
 }
 
 /// Frees the file's extents in `from..to` (block aligned), in bounded transactions from the
-/// start. The caller has dropped the range's page cache, delalloc reservations and ordered
+/// start (one item a step when the space for a bigger one is not there, as [`punch_tail`]). The caller has dropped the range's page cache, delalloc reservations and ordered
 /// extents (and holds the inode and invalidate locks, so none come back).
 pub(crate) fn punch_range(inode: &Inode<FerroFs>, from: u64, to: u64) -> Result {
     let ino = inode.ino();
     let sb = inode.sb();
     let mut from = from;
+    let mut batch = TRUNCATE_BATCH;
     loop {
         // More than a batch of items: this step ends where the next batch's first item starts.
         let cut = with_tree(sb, |st, root| {
             let (mut n, mut at) = (0u64, None);
             fileext::for_each_in_range(st, &root, ino, from, to, |off, _| {
                 n += 1;
-                if n > TRUNCATE_BATCH {
+                if n > batch {
                     at = Some(off.max(from));
                     return Ok(false);
                 }
@@ -230,7 +240,13 @@ pub(crate) fn punch_range(inode: &Inode<FerroFs>, from: u64, to: u64) -> Result 
             })?;
             Ok(at)
         })?;
-        punch_step(inode, from, cut.unwrap_or(to), None)?;
+        match punch_step(inode, from, cut.unwrap_or(to), None) {
+            Err(e) if e == code::ENOSPC && batch > 1 => {
+                batch = 1;
+                continue;
+            }
+            r => r?,
+        }
         match cut {
             Some(c) if c > from => from = c,
             _ => return Ok(()),
@@ -241,12 +257,26 @@ pub(crate) fn punch_range(inode: &Inode<FerroFs>, from: u64, to: u64) -> Result 
 /// Frees the file's extents in `from..to` (block aligned; `u64::MAX`: to the end), at most
 /// [`TRUNCATE_BATCH`] items of them, in one transaction; `size` is a new on-disk size to record
 /// with it. The caller has dropped the range's page cache, delalloc reservations and ordered
-/// extents.
+/// extents (and holds the inode and invalidate locks: no extent appears in the range).
 pub(crate) fn punch_step(inode: &Inode<FerroFs>, from: u64, to: u64, size: Option<u64>) -> Result {
     let sb = inode.sb();
     let ino = inode.ino();
     let data = inode.data();
-    let items = fileext::items_changed_bound(TRUNCATE_BATCH) + 1;
+    // The reservation is for the items there, not a whole batch: on a small full filesystem a
+    // batch's worst case is more than the reserve pool (a 256 MiB one has 1024 blocks; 64 items
+    // cost about 1600), and freeing space or a clone over a hole must not fail for it.
+    let n = with_tree(sb, |st, root| {
+        let mut n = 0u64;
+        fileext::for_each_in_range(st, &root, ino, from, to, |_, _| {
+            n += 1;
+            Ok(n <= TRUNCATE_BATCH)
+        })?;
+        Ok(n)
+    })?;
+    if n == 0 && size.is_none() {
+        return Ok(());
+    }
+    let items = fileext::items_changed_bound(n.min(TRUNCATE_BATCH)) + 1;
     // Blocks an in-place write is still writing are not freed under it (see ordered::InPlace).
     let _finishing = ordered::hold_finishes(inode);
     let mut in_place = ordered::InPlace::take(inode)?;

@@ -39,6 +39,10 @@ const ADVISORY: u32 = sc::REMAP_FILE_ADVISORY;
 /// Source items copied per transaction (each copy changes 2 items).
 const CLONE_BATCH: usize = 64;
 
+/// A clone needs metadata space only (the data is shared): it may use half the reserve pool, so
+/// it works on a full filesystem (fstests generic/546), as on XFS and btrfs.
+const CLASS: ReserveClass = ReserveClass::MetadataOnly;
+
 /// `remap_file_range`: shares `len` bytes (0: to the end of `src`) of `src` at `pos_in` into
 /// `dst` at `pos_out`; with `REMAP_FILE_DEDUP` only where the two ranges are already equal.
 /// Returns the bytes remapped (fewer with `REMAP_FILE_CAN_SHORTEN`).
@@ -86,7 +90,7 @@ pub(crate) fn remap_file_range(src: &OpenFile<'_, FerroFs>, pos_in: u64, dst: &O
     // The destination's extents now reach `new_end` (or its old size).
     di.data().disk_size.fetch_max(new_end.min(di.size()), Ordering::AcqRel);
     let sb = di.sb();
-    let mut tx = Txn::start(sb, crate::inode::COST_INODE_UPDATE)?;
+    let mut tx = Txn::start(sb, Cost { class: CLASS, ..crate::inode::COST_INODE_UPDATE })?;
     let r = crate::inode::update_item(&mut tx.store(), di).map_err(|e| fs_err(sb, e));
     tx.finish(r)?;
     drop(locks);
@@ -117,7 +121,7 @@ fn copy_items(src: &Inode<FerroFs>, start: u64, end: u64, dst: &Inode<FerroFs>, 
             return Ok(());
         };
         let items = 2 * n as u64 + 1;
-        let mut tx = Txn::start(sb, Cost { items, class: ReserveClass::Normal })?;
+        let mut tx = Txn::start(sb, Cost { items, class: CLASS })?;
         let r = (|| -> Result<u64> {
             let mut st = tx.store();
             let mut roots = st.state().roots;

@@ -234,6 +234,11 @@ pub enum ReserveClass {
     /// Changes that free space (unlink, rmdir, deleting orphans): may use
     /// the reserve pool, so they work on a full filesystem.
     Unlink,
+    /// Changes that need metadata only, no data space (a clone or dedupe
+    /// shares blocks already written): may use half the reserve pool, so
+    /// they work on a full filesystem as XFS's and btrfs's metadata reserves
+    /// let theirs, and the other half stays for changes that free space.
+    MetadataOnly,
 }
 
 /// Space reserved by changes in progress (admission control).
@@ -263,11 +268,13 @@ impl Budget {
     }
 
     /// Reserves `n` blocks when `free_blocks` (from the [`SpaceMap`]) minus
-    /// what is reserved (minus the pool, for [`ReserveClass::Normal`]) has
-    /// room; `NoSpace` otherwise, with nothing reserved.
+    /// what is reserved (minus the pool for [`ReserveClass::Normal`], half of
+    /// it for [`ReserveClass::MetadataOnly`]) has room; `NoSpace` otherwise,
+    /// with nothing reserved.
     pub fn try_reserve(&mut self, free_blocks: u64, n: u64, class: ReserveClass) -> Result<(), FsError> {
         let keep = match class {
             ReserveClass::Normal => self.pool,
+            ReserveClass::MetadataOnly => self.pool / 2,
             ReserveClass::Unlink => 0,
         };
         let avail = free_blocks.saturating_sub(self.reserved).saturating_sub(keep);
@@ -396,5 +403,18 @@ mod tests {
         assert!(b.try_reserve(300, 1, ReserveClass::Unlink).is_err());
         b.release(300);
         assert_eq!(b.reserved(), 0);
+    }
+
+    #[test]
+    fn budget_half_the_pool_for_metadata_only() {
+        let mut b = Budget::new(4096);
+        // 300 free, 256 of them the pool: a clone may take 44 + 128, no more.
+        assert!(b.try_reserve(300, 173, ReserveClass::MetadataOnly).is_err());
+        b.try_reserve(300, 172, ReserveClass::MetadataOnly).unwrap();
+        assert!(b.try_reserve(300, 1, ReserveClass::MetadataOnly).is_err());
+        assert!(b.try_reserve(300, 1, ReserveClass::Normal).is_err());
+        // The other half stays for changes that free space.
+        b.try_reserve(300, 128, ReserveClass::Unlink).unwrap();
+        assert_eq!(b.reserved(), 300);
     }
 }

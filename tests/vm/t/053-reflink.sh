@@ -14,6 +14,8 @@
 # 6. A clone through an O_SYNC file or into a chattr +S file is on disk when the call returns
 #    (fstests generic/628): a shutdown without flush right after keeps it, while a plain clone
 #    made after them is lost (the periodic commit is off).
+# 7. On a full filesystem (written until ENOSPC) a clone still works (it needs metadata space
+#    only; fstests generic/546), and so does deleting the filler.
 . tests/vm/lib.sh
 need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
@@ -119,6 +121,19 @@ expect umount "$MNT"
 cmp "$MNT/sb" "$MNT/sa" || fail "a clone into an O_SYNC file was lost by a shutdown right after it"
 cmp "$MNT/sc" "$MNT/sa" || fail "a clone into a chattr +S file was lost by a shutdown right after it"
 [ "$(stat -c %s "$MNT/sd")" = 0 ] || fail "a plain clone survived a shutdown without flush (no commit was due): the check above proves nothing"
+
+echo "--- 7. a clone on a full filesystem"
+expect xfs_io -f -c "pwrite -q -S 0x41 0 1m" -c fsync "$MNT/fsrc"
+# (Made before: creating a file on a full filesystem is refused.)
+expect touch "$MNT/fdst"
+dd if=/dev/zero of="$MNT/fill" bs=1M status=none 2>/dev/null && fail "filling the filesystem did not end with ENOSPC"
+expect sync -f "$MNT"
+xfs_io -f -c "pwrite -q 0 64k" -c fsync "$MNT/more" 2>/dev/null && fail "the filesystem is not full: 64 KiB more fit"
+expect xfs_io -c "reflink $MNT/fsrc 0 0 1m" "$MNT/fdst" >/dev/null
+expect xfs_io -c "reflink $MNT/fsrc 0 1m 4k" "$MNT/fsrc" >/dev/null
+cmp "$MNT/fsrc" "$MNT/fdst" -n 1048576 || fail "the clone made on a full filesystem differs"
+expect rm "$MNT/fill"
+expect sync -f "$MNT"
 expect umount "$MNT"
 expect umount "$REF"
 "$FSCK" -n "$TEST_DEV" || fail "fsck -n at the end (exit $?)"
