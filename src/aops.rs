@@ -205,12 +205,8 @@ fn punch_tail(inode: &Inode<FerroFs>, from: u64, size: u64) -> Result {
             None => from,
         };
         let last = cut.is_none();
-        match punch_step(inode, step_from, u64::MAX, last.then_some(size)) {
-            Err(e) if e == code::ENOSPC && batch > 1 => {
-                batch = 1;
-                continue;
-            }
-            r => r?,
+        if smaller_step(punch_step(inode, step_from, u64::MAX, last.then_some(size)), &mut batch)? {
+            continue;
         }
         if last {
             return Ok(());
@@ -218,9 +214,22 @@ fn punch_tail(inode: &Inode<FerroFs>, from: u64, size: u64) -> Result {
     }
 }
 
+/// Whether a punch step of `batch` items must be done again one item at a time: it found no
+/// space for its reservation (`ENOSPC`), which one item's may fit. Other errors are returned.
+fn smaller_step(r: Result, batch: &mut u64) -> Result<bool> {
+    match r {
+        Err(e) if e == code::ENOSPC && *batch > 1 => {
+            *batch = 1;
+            Ok(true)
+        }
+        r => r.map(|()| false),
+    }
+}
+
 /// Frees the file's extents in `from..to` (block aligned), in bounded transactions from the
-/// start (one item a step when the space for a bigger one is not there, as [`punch_tail`]). The caller has dropped the range's page cache, delalloc reservations and ordered
-/// extents (and holds the inode and invalidate locks, so none come back).
+/// start (one item a step when the space for a bigger one is not there, as [`punch_tail`]). The
+/// caller has dropped the range's page cache, delalloc reservations and ordered extents (and
+/// holds the inode and invalidate locks, so none come back).
 pub(crate) fn punch_range(inode: &Inode<FerroFs>, from: u64, to: u64) -> Result {
     let ino = inode.ino();
     let sb = inode.sb();
@@ -240,12 +249,8 @@ pub(crate) fn punch_range(inode: &Inode<FerroFs>, from: u64, to: u64) -> Result 
             })?;
             Ok(at)
         })?;
-        match punch_step(inode, from, cut.unwrap_or(to), None) {
-            Err(e) if e == code::ENOSPC && batch > 1 => {
-                batch = 1;
-                continue;
-            }
-            r => r?,
+        if smaller_step(punch_step(inode, from, cut.unwrap_or(to), None), &mut batch)? {
+            continue;
         }
         match cut {
             Some(c) if c > from => from = c,
