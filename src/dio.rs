@@ -75,10 +75,32 @@ fn is(e: &Error, c: Error) -> bool {
     e.to_errno() == c.to_errno()
 }
 
+/// Whether a direct request is refused with `EAGAIN` before anything is done: asynchronous,
+/// `IOCB_NOWAIT`, and from or to user memory spanning pages. io_uring then issues it again from
+/// a worker without the flag, where it gets the fault-in and retry.
+///
+/// Our passes run with page faults disabled, and one that stops part way at a page that is not
+/// resident returns short (`IOMAP_DIO_PARTIAL`). iomap waits for the bios such a pass submitted
+/// only when the request may block; an asynchronous `IOCB_NOWAIT` one is queued as it is, with
+/// no chance to go on after a fault-in, and its completion reports the short count: an io_uring
+/// read of four 4 KiB extents into a buffer whose first page alone was resident completed with
+/// 4096 bytes (generic/678). A write could end the same way (few get that far: updating the
+/// timestamps usually refuses `IOCB_NOWAIT` first, as it needs a transaction). Faulting the buffer
+/// in first does not close it (pages can be reclaimed before the pass reaches them) and may
+/// block. btrfs refuses NOWAIT direct reads longer than a page for the same reason. Buffers of
+/// one page cannot end part way: they fault before anything is submitted (`EFAULT`, retried), and
+/// registered io_uring buffers (bvecs) never fault.
+fn nowait_may_end_short(iocb: &Kiocb<'_, FerroFs>, iter: &IovIter) -> bool {
+    iocb.nowait() && iocb.is_async() && iter.user_multipage()
+}
+
 /// `write_iter` with `IOCB_DIRECT`.
 pub(crate) fn write_iter(iocb: &Kiocb<'_, FerroFs>, from: &mut IovIter) -> Result<usize> {
     let inode = iocb.inode();
     let nowait = iocb.nowait();
+    if nowait_may_end_short(iocb, from) {
+        return Err(code::EAGAIN);
+    }
 
     // Step 0: fault in the start of the user buffer (up to `dio_prefault_kib`) before taking
     // anything, as iomap's buffered write does for each chunk. A buffer that is a fresh mapping
@@ -382,6 +404,9 @@ pub(crate) fn read_iter(iocb: &Kiocb<'_, FerroFs>, to: &mut IovIter) -> Result<u
     }
     if (iocb.pos() | count | to.alignment()) % inode.dev_block_size().max(1) != 0 {
         return iocb.buffered_read(to, 0);
+    }
+    if nowait_may_end_short(iocb, to) {
+        return Err(code::EAGAIN);
     }
     let mut done = 0usize;
     let mut prev_left = 0usize;

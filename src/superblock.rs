@@ -52,6 +52,8 @@ pub(crate) struct Options {
     pub(crate) norecovery: bool,
     /// `acl` (the default) / `noacl`: POSIX ACLs checked and inherited.
     pub(crate) acl: Option<bool>,
+    /// `discard` / `nodiscard` (the default): blocks a commit freed are discarded before reuse.
+    pub(crate) discard: Option<bool>,
 }
 
 /// Per-mount state.
@@ -65,6 +67,9 @@ pub(crate) struct Info {
     commit_secs: AtomicU32,
     /// POSIX ACLs on (`acl`, the default) or off (`noacl`), changeable by remount.
     acl: AtomicBool,
+    /// Commits discard the blocks they free (`discard`; `nodiscard`, the default), changeable by
+    /// remount; never on for a device that does not take discards.
+    pub(crate) discard: AtomicBool,
     /// The tree lock: every tree access, the running transaction and the free-space map.
     #[pin]
     pub(crate) tree: Mutex<TreeState>,
@@ -150,6 +155,8 @@ impl FileSystem for FerroFs {
             (b"norecovery", None) => opts.norecovery = true,
             (b"acl", None) => opts.acl = Some(true),
             (b"noacl", None) => opts.acl = Some(false),
+            (b"discard", None) => opts.discard = Some(true),
+            (b"nodiscard", None) => opts.discard = Some(false),
             _ => return Err(code::ENOPARAM),
         }
         Ok(())
@@ -166,6 +173,9 @@ impl FileSystem for FerroFs {
         }
         if !info.acl.load(Ordering::Relaxed) {
             out.puts(c",noacl");
+        }
+        if info.discard.load(Ordering::Relaxed) {
+            out.puts(c",discard");
         }
         let secs = info.commit_secs.load(Ordering::Relaxed);
         if secs != DEFAULT_COMMIT_SECS {
@@ -278,6 +288,7 @@ impl FileSystem for FerroFs {
         }
         let acl = opts.acl.unwrap_or(true);
         sb.set_posix_acl(acl);
+        let discard = opts.discard == Some(true) && discard_supported(&id, sb.discards());
         let rw = !sb.is_rdonly();
         if rw && opts.norecovery {
             pr_err!("{id}: norecovery is for read-only mounts only\n");
@@ -300,6 +311,7 @@ impl FileSystem for FerroFs {
             norecovery: opts.norecovery,
             commit_secs: AtomicU32::new(opts.commit_secs.unwrap_or(DEFAULT_COMMIT_SECS)),
             acl: AtomicBool::new(acl),
+            discard: AtomicBool::new(discard),
             tree <- new_mutex!(tree, "ferrofs_tree"),
             commit_lock <- new_mutex!((), "ferrofs_commit"),
             total_blocks: s.total_blocks,
@@ -324,6 +336,10 @@ impl FileSystem for FerroFs {
         if let Some(acl) = opts.acl {
             sb.set_posix_acl(acl);
             info.acl.store(acl, Ordering::Relaxed);
+        }
+        if let Some(discard) = opts.discard {
+            let on = discard && discard_supported(&sb.id(), sb.discards());
+            info.discard.store(on, Ordering::Relaxed);
         }
         let writable = info.tree.lock().writable;
         match (writable, rdonly) {
@@ -612,6 +628,15 @@ fn load_space<S: format::BlockStore>(
 }
 
 /// A decimal `u32` (mount option values).
+/// `discard` asked for on a device that takes no discards is turned off with a warning, as XFS
+/// and ext4 do; the mount goes on.
+fn discard_supported(id: &impl core::fmt::Display, discards: bool) -> bool {
+    if !discards {
+        pr_warn!("{id}: mounting with \"discard\", but the device does not support discard; turned off\n");
+    }
+    discards
+}
+
 fn parse_u32(v: &[u8]) -> Option<u32> {
     if v.is_empty() || v.len() > 10 {
         return None;

@@ -527,6 +527,10 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
     // Usually over by now (the commit's writes took longer). No lock is held but the commit
     // lock, which no direct read takes.
     grace.wait();
+    let mut pinned = pinned;
+    if info.discard.load(core::sync::atomic::Ordering::Relaxed) {
+        discard_freed(sb, &mut pinned);
+    }
 
     let _nofs = NoFsScope::enter();
     let mut t = info.tree.lock();
@@ -543,6 +547,29 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
         }
     }
     Ok(())
+}
+
+/// The `discard` mount option: the blocks commit G freed are discarded once G is on disk (no
+/// tree on disk uses them any more) and every direct read that mapped them is done, before they
+/// are released for reuse (a discard racing a new write to a block could drop that write).
+/// Adjacent ranges go as one discard. Waits for the device; commits are serialised anyway. A
+/// failed discard is not an error: the blocks are free either way, only not trimmed.
+fn discard_freed(sb: &SuperBlock<FerroFs>, pinned: &mut [(u64, u64)]) {
+    pinned.sort_unstable();
+    let mut run: Option<(u64, u64)> = None;
+    for &(start, len) in pinned.iter() {
+        run = match run {
+            Some((s, l)) if s.saturating_add(l) >= start => Some((s, l.max(start.saturating_add(len) - s))),
+            Some((s, l)) => {
+                let _ = sb.discard(s, l);
+                Some((start, len))
+            }
+            None => Some((start, len)),
+        };
+    }
+    if let Some((s, l)) = run {
+        let _ = sb.discard(s, l);
+    }
 }
 
 /// After commit `generation` failed with `e` before its superblock was written (the disk keeps

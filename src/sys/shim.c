@@ -386,6 +386,12 @@ int ferrofs_shim_discard(struct super_block *sb, u64 block, u64 nr_blocks)
 	return blkdev_issue_discard(sb->s_bdev, block << shift, nr_blocks << shift, GFP_NOFS);
 }
 
+/* Whether the device takes discards. */
+bool ferrofs_shim_discards(struct super_block *sb)
+{
+	return bdev_max_discard_sectors(sb->s_bdev) != 0;
+}
+
 /* FS_IOC_GETFSLABEL: hands FSLABEL_MAX bytes to user memory. */
 int ferrofs_shim_label_put(unsigned long arg, const char *label)
 {
@@ -1063,6 +1069,12 @@ size_t ferrofs_shim_iov_count(const struct iov_iter *i)
 unsigned long ferrofs_shim_iov_alignment(const struct iov_iter *i)
 {
 	return iov_iter_alignment(i);
+}
+
+/* User memory spanning more than one page: a transfer from or to it can fault part way. */
+bool ferrofs_shim_iov_user_multipage(const struct iov_iter *i)
+{
+	return user_backed_iter(i) && iov_iter_npages(i, 2) > 1;
 }
 
 size_t ferrofs_shim_iov_fault_in(struct iov_iter *i, size_t n, bool writeable)

@@ -46,6 +46,13 @@ impl<T: FileSystem> Kiocb<'_, T> {
         unsafe { sys::ferrofs_shim_kiocb_flags(self.0) & sys::FERROFS_IOCB_NOWAIT != 0 }
     }
 
+    /// An asynchronous request (aio, io_uring): it may complete after `read_iter`/`write_iter`
+    /// returned (`EIOCBQUEUED`).
+    pub(crate) fn is_async(&self) -> bool {
+        // SAFETY: valid kiocb (type invariant).
+        !unsafe { sys::ferrofs_shim_kiocb_is_sync(self.0) }
+    }
+
     /// `IOCB_DIRECT`: an `O_DIRECT` request.
     pub(crate) fn direct(&self) -> bool {
         // SAFETY: valid kiocb (type invariant).
@@ -244,6 +251,13 @@ impl IovIter {
     pub(crate) fn alignment(&self) -> u64 {
         // SAFETY: valid iterator (type invariant).
         unsafe { sys::ferrofs_shim_iov_alignment(self.0) as u64 }
+    }
+
+    /// Whether the data is user memory spanning more than one page: a direct transfer with page
+    /// faults disabled can then stop part way (some pages resident, later ones not).
+    pub(crate) fn user_multipage(&self) -> bool {
+        // SAFETY: valid iterator (type invariant).
+        unsafe { sys::ferrofs_shim_iov_user_multipage(self.0) }
     }
 
     /// Faults in up to `n` bytes of the user buffer for reading (a write's source) or writing (a

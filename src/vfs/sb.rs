@@ -38,6 +38,12 @@ impl<T: FileSystem> NewSuperBlock<T> {
         Ok(())
     }
 
+    /// Whether the device takes discards.
+    pub(crate) fn discards(&self) -> bool {
+        // SAFETY: valid superblock with a device (type invariant).
+        unsafe { sys::ferrofs_shim_discards(self.0) }
+    }
+
     /// Reads block `block` through the block device's page cache; `None` on I/O error.
     pub(crate) fn bread(&self, block: u64) -> Option<BufferHead> {
         // SAFETY: valid superblock with a device (type invariant); callers set the block size first.
@@ -308,6 +314,12 @@ impl<T: FileSystem> SuperBlock<T> {
     pub(crate) fn set_posix_acl(&self, on: bool) {
         // SAFETY: valid superblock (type invariant).
         unsafe { sys::ferrofs_shim_set_posixacl(self.as_ptr(), on) };
+    }
+
+    /// Whether the device takes discards.
+    pub(crate) fn discards(&self) -> bool {
+        // SAFETY: valid superblock with a device (type invariant).
+        unsafe { sys::ferrofs_shim_discards(self.as_ptr()) }
     }
 
     /// Discards blocks `block..block + nr_blocks` of the device (waits for it).

@@ -40,11 +40,19 @@
  *                                order, so drift in a noisy VM falls on both alike; prints
  *                                "prefault MiB/s retry MiB/s", only the writes timed.
  *   dio statx FILE               prints "mem OFFSET" of STATX_DIOALIGN.
+ *   dio nowaitfault FILE         asynchronous O_DIRECT requests whose 16 KiB anonymous buffer has
+ *                                only its first page present (generic/678's shape): FILE gets four
+ *                                4 KiB extents (0xab 0xcd 0xef 0x73); an io_uring read of them into
+ *                                such a buffer must complete whole and equal; an aio read with
+ *                                RWF_NOWAIT must complete whole or be refused (EAGAIN, then done
+ *                                without the flag); the same two as writes at 16 KiB and 32 KiB
+ *                                must complete whole and read back (0x5a, then zeros).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
+#include <linux/io_uring.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -405,6 +413,157 @@ static int dioalign(const char *f)
 	return 0;
 }
 
+/* One IORING_OP_READV/WRITEV of len bytes at off on fd through a fresh ring; returns the
+ * completion's res (or -errno of the ring's own syscalls). Raw syscalls, no liburing. */
+static long uring_rw(int fd, int op, void *buf, size_t len, off_t off)
+{
+	struct io_uring_params p;
+	struct iovec iov = { buf, len };
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	size_t sqsz, cqsz;
+	char *sq, *cq;
+	unsigned *tail, *head, mask;
+	long res;
+	int rfd;
+
+	memset(&p, 0, sizeof(p));
+	rfd = syscall(__NR_io_uring_setup, 1, &p);
+	if (rfd < 0)
+		die("io_uring_setup");
+	sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if ((p.features & IORING_FEAT_SINGLE_MMAP) && cqsz > sqsz)
+		sqsz = cqsz;
+	sq = mmap(NULL, sqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, rfd, IORING_OFF_SQ_RING);
+	cq = (p.features & IORING_FEAT_SINGLE_MMAP) ? sq :
+		mmap(NULL, cqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, rfd, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		    rfd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		die("io_uring mmap");
+	memset(&sqes[0], 0, sizeof(sqes[0]));
+	sqes[0].opcode = op;
+	sqes[0].fd = fd;
+	sqes[0].off = off;
+	sqes[0].addr = (uintptr_t)&iov;
+	sqes[0].len = 1;
+	tail = (unsigned *)(sq + p.sq_off.tail);
+	mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+	((unsigned *)(sq + p.sq_off.array))[*tail & mask] = 0;
+	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, rfd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		die("io_uring_enter");
+	head = (unsigned *)(cq + p.cq_off.head);
+	if (*head == __atomic_load_n((unsigned *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE)) {
+		fprintf(stderr, "io_uring: no completion after waiting for one\n");
+		exit(1);
+	}
+	cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	res = cqes[*head & *(unsigned *)(cq + p.cq_off.ring_mask)].res;
+	__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
+	close(rfd);
+	return res;
+}
+
+/* One aio request with aio_rw_flags rwf; returns its completion's res, or -errno of io_submit. */
+static long aio_one(int fd, int cmd, void *buf, size_t len, off_t off, int rwf)
+{
+	aio_context_t ctx = 0;
+	struct iocb cb, *v = &cb;
+	struct io_event ev;
+	long res;
+
+	if (io_setup_(1, &ctx))
+		die("io_setup");
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = cmd;
+	cb.aio_buf = (uintptr_t)buf;
+	cb.aio_nbytes = len;
+	cb.aio_offset = off;
+	cb.aio_rw_flags = rwf;
+	if (io_submit_(ctx, 1, &v) != 1)
+		res = -errno;
+	else if (io_getevents_(ctx, 1, 1, &ev) != 1)
+		die("io_getevents");
+	else
+		res = ev.res;
+	syscall(SYS_io_destroy, ctx);
+	return res;
+}
+
+/* A fresh anonymous 16 KiB buffer with only its first page present: written (0x5a), the rest
+ * never touched (no page table entries: a transfer with page faults disabled stops there). */
+static char *first_page_only(void)
+{
+	char *b = mmap(NULL, 16384, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (b == MAP_FAILED)
+		die("mmap");
+	memset(b, 0x5a, 4096);
+	return b;
+}
+
+static int nowaitfault(const char *f)
+{
+	static const unsigned char pat[4] = { 0xab, 0xcd, 0xef, 0x73 };
+	int fd = open(f, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644), plain = open(f, O_RDONLY);
+	char *w = aligned_buf(16384, 0), *b, *want = calloc(1, 16384);
+	long res;
+	int bad = 0;
+
+	if (fd < 0 || plain < 0 || !want)
+		die("open");
+	for (int i = 0; i < 4; i++) {
+		memset(w + i * 4096, pat[i], 4096);
+		check_full(pwrite(fd, w + i * 4096, 4096, i * 4096), 4096, "pwrite");
+		if (fsync(fd))
+			die("fsync");
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *how = i ? "aio RWF_NOWAIT read" : "io_uring read";
+
+		b = first_page_only();
+		if (i) {
+			res = aio_one(fd, IOCB_CMD_PREAD, b, 16384, 0, RWF_NOWAIT);
+			if (res == -EAGAIN)
+				res = aio_one(fd, IOCB_CMD_PREAD, b, 16384, 0, 0);
+		} else {
+			res = uring_rw(fd, IORING_OP_READV, b, 16384, 0);
+		}
+		if (res != 16384 || memcmp(b, w, 16384)) {
+			fprintf(stderr, "%s: res %ld (want 16384)%s\n", how, res,
+				res == 16384 ? ", data differs" : "");
+			bad = 1;
+		}
+		munmap(b, 16384);
+	}
+	memset(want, 0x5a, 4096);
+	for (int i = 0; i < 2; i++) {
+		const char *how = i ? "aio RWF_NOWAIT write" : "io_uring write";
+		off_t off = 16384 * (i + 1);
+
+		b = first_page_only();
+		if (i) {
+			res = aio_one(fd, IOCB_CMD_PWRITE, b, 16384, off, RWF_NOWAIT);
+			if (res == -EAGAIN)
+				res = aio_one(fd, IOCB_CMD_PWRITE, b, 16384, off, 0);
+		} else {
+			res = uring_rw(fd, IORING_OP_WRITEV, b, 16384, off);
+		}
+		munmap(b, 16384);
+		if (res != 16384) {
+			fprintf(stderr, "%s: res %ld (want 16384)\n", how, res);
+			bad = 1;
+		} else if (pread(plain, w, 16384, off) != 16384 || memcmp(w, want, 16384)) {
+			fprintf(stderr, "%s: reads back different\n", how);
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "mmapcopy"))
@@ -423,6 +582,8 @@ int main(int argc, char **argv)
 		return mmapbench(argv[2], argv[3], atoi(argv[4]), argv[5], argc >= 7 ? atoi(argv[6]) : 1);
 	if (argc >= 6 && !strcmp(argv[1], "retrybench"))
 		return retrybench(argv[2], argv[3], atoi(argv[4]), argv[5], argc >= 7 ? atoi(argv[6]) : 1);
+	if (argc >= 3 && !strcmp(argv[1], "nowaitfault"))
+		return nowaitfault(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "statx"))
 		return dioalign(argv[2]);
 	fprintf(stderr, "usage: see the comment at the top\n");

@@ -9,7 +9,9 @@
 # cache, after drop_caches and after a remount; fsck clean; no lockdep report or hung task. All of
 # it twice: with the module's dio_prefault_kib window off, so that the first two copies must take
 # the retry path (the dio_retries counter says they did), and with the default window, which
-# faults the buffer in before the write.
+# faults the buffer in before the write. Then asynchronous requests with IOCB_NOWAIT (io_uring's
+# first try, aio with RWF_NOWAIT) into and from buffers with only the first page present
+# (generic/678's shape): each completes whole (or aio's is refused with EAGAIN), never short.
 . tests/vm/lib.sh
 need_tools
 expect "$MKFS" -f -s 256m "$TEST_DEV" >/dev/null
@@ -50,6 +52,7 @@ echo "$WIN" > $PAR/dio_prefault_kib
 [ "$retried_holes" -ge 1 ] || fail "the copy from a mapping with dropped middle pages never took the retry path"
 echo "retry path taken: $retried_first times (first), $retried_none (none), $retried_holes (holes)"
 copies ""
+"$DIO" nowaitfault "$MNT/nowait" || fail "asynchronous NOWAIT direct I/O with unfaulted buffers"
 check() {
     local s
     for s in "" -r; do

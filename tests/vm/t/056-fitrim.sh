@@ -3,7 +3,10 @@
 # in use (file data, metadata) is untouched: files written before and during concurrent trims
 # read back intact, also after a remount, and fsck.ferrofs -n is clean. Range checks as ext4 and
 # XFS (EINVAL for a range shorter than a block or past the end; a minimum length larger than any
-# free run trims nothing); EROFS on a read-only mount.
+# free run trims nothing); EROFS on a read-only mount. Then the discard mount option: with it a
+# commit gives the blocks it freed back to the pool by itself (no fstrim), it shows in
+# /proc/mounts, a remount turns it off (freed blocks then stay in the pool's use) and on again,
+# and the data left reads back intact, fsck clean.
 . tests/vm/lib.sh
 need_tools
 sz=$(blockdev --getsz "$TEST_DEV")
@@ -104,3 +107,33 @@ out=$(fstrim "$MNT" 2>&1) && fail "fstrim worked on a read-only mount"
 echo "$out" | grep -q "Read-only file system" || fail "fstrim on a read-only mount: $out"
 expect umount "$MNT"
 echo "FITRIM: space back to the thin pool, data and metadata intact"
+
+# The discard mount option. u_before/u_after: pool blocks used around "write 64 MiB, sync, rm,
+# sync"; 64 MiB is 1024 pool blocks.
+churn() {
+    dd if=/dev/urandom of="$MNT/churn" bs=1M count=64 status=none || fail "write churn"
+    expect sync
+    u_before=$(pool_used)
+    expect rm "$MNT/churn"
+    expect sync   # the commit that frees churn's blocks discards them before it returns
+    u_after=$(pool_used)
+}
+expect mount -t ferrofs -o discard "$THIN" "$MNT"
+grep -q "^$THIN $MNT ferrofs .*[,]discard" /proc/mounts || fail "discard not in /proc/mounts: $(grep " $MNT " /proc/mounts)"
+churn
+[ $((u_before - u_after)) -ge 900 ] || fail "mounted with discard, the pool got $((u_before - u_after)) blocks back from a deleted 64 MiB file (used $u_before -> $u_after)"
+echo "discard: pool blocks used $u_before -> $u_after after deleting 64 MiB"
+expect mount -o remount,nodiscard "$MNT"
+grep " $MNT " /proc/mounts | grep -q discard && fail "nodiscard remount left discard in /proc/mounts"
+churn
+[ $((u_before - u_after)) -le 64 ] || fail "remounted nodiscard, the pool still got $((u_before - u_after)) blocks back"
+expect mount -o remount,discard "$MNT"
+grep -q "^$THIN $MNT ferrofs .*[,]discard" /proc/mounts || fail "discard not back in /proc/mounts after remount"
+churn
+[ $((u_before - u_after)) -ge 900 ] || fail "remounted with discard, the pool got $((u_before - u_after)) blocks back (used $u_before -> $u_after)"
+echo 3 > /proc/sys/vm/drop_caches
+[ "$(sha256sum < "$MNT/keep")" = "$sum_keep" ] || fail "keep changed with the discard mount option"
+for i in $(seq 200); do [ "$(cat "$MNT/d/f$i")" = "small file $i" ] || fail "d/f$i changed with the discard mount option"; done
+expect umount "$MNT"
+"$FSCK" -n "$THIN" || fail "fsck.ferrofs -n after discard mounts (exit $?)"
+echo "discard mount option: freed blocks back to the pool at commit, remountable, data intact"
