@@ -105,6 +105,12 @@ pub(crate) struct TreeState {
 }
 
 impl TreeState {
+    /// Makes the next commit write even when nothing changes (the superblock copies are
+    /// rewritten, both from the running transaction's generation).
+    pub(crate) fn needs_commit(&mut self) {
+        self.changed = true;
+    }
+
     pub(crate) fn new(committed: DiskSuper, space: Option<SpaceMap<MapWords>>, used_blocks: u64) -> Self {
         Self {
             roots: TxnRoots {
@@ -555,21 +561,9 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
 /// Adjacent ranges go as one discard. Waits for the device; commits are serialised anyway. A
 /// failed discard is not an error: the blocks are free either way, only not trimmed.
 fn discard_freed(sb: &SuperBlock<FerroFs>, pinned: &mut [(u64, u64)]) {
-    pinned.sort_unstable();
-    let mut run: Option<(u64, u64)> = None;
-    for &(start, len) in pinned.iter() {
-        run = match run {
-            Some((s, l)) if s.saturating_add(l) >= start => Some((s, l.max(start.saturating_add(len) - s))),
-            Some((s, l)) => {
-                let _ = sb.discard(s, l);
-                Some((start, len))
-            }
-            None => Some((start, len)),
-        };
-    }
-    if let Some((s, l)) = run {
-        let _ = sb.discard(s, l);
-    }
+    crate::format::space::for_each_merged_run(pinned, |start, len| {
+        let _ = sb.discard(start, len);
+    });
 }
 
 /// After commit `generation` failed with `e` before its superblock was written (the disk keeps

@@ -311,8 +311,44 @@ pub fn meta_cost(items: u64, levels: u8) -> u64 {
     items.saturating_mul(4 * (h + 1))
 }
 
+/// Sorts block ranges `(start, len)` and calls `f` once per run of overlapping or
+/// adjacent ones, merged (the `discard` mount option discards what a commit freed,
+/// one discard per run).
+pub fn for_each_merged_run(ranges: &mut [(u64, u64)], mut f: impl FnMut(u64, u64)) {
+    ranges.sort_unstable();
+    let mut run: Option<(u64, u64)> = None;
+    for &(start, len) in ranges.iter() {
+        run = match run {
+            // Sorted: start >= s, so end - s cannot underflow.
+            Some((s, l)) if s.saturating_add(l) >= start => Some((s, l.max(start.saturating_add(len) - s))),
+            Some((s, l)) => {
+                f(s, l);
+                Some((start, len))
+            }
+            None => Some((start, len)),
+        };
+    }
+    if let Some((s, l)) = run {
+        f(s, l);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn merged_runs() {
+        let mut r = [(50u64, 5u64), (10, 2), (12, 3), (30, 1), (11, 1), (55, 0), (56, 4), (40, 20)];
+        let mut out = [(0u64, 0u64); 8];
+        let mut n = 0;
+        super::for_each_merged_run(&mut r, |s, l| {
+            out[n] = (s, l);
+            n += 1;
+        });
+        assert_eq!(&out[..n], &[(10, 5), (30, 1), (40, 20)]);
+        let mut none: [(u64, u64); 0] = [];
+        super::for_each_merged_run(&mut none, |_, _| panic!("no ranges, no runs"));
+    }
+
     #[test]
     fn free_runs_walk_the_gaps() {
         let f = FIRST_ALLOC_BLOCK;

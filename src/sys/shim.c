@@ -45,6 +45,21 @@ bool ferrofs_shim_dir_emit_dots(struct file *file, struct dir_context *ctx)
 	return dir_emit_dots(file, ctx);
 }
 
+/*
+ * Where the readdir pass of an open directory ends, kept in its private_data (0: not set). Only
+ * readdir uses it, under the file's f_pos_lock (directories are FMODE_ATOMIC_POS).
+ */
+u64 ferrofs_shim_dir_pass_end(struct file *file)
+{
+	return (uintptr_t)READ_ONCE(file->private_data);
+}
+
+void ferrofs_shim_dir_set_pass_end(struct file *file, u64 end)
+{
+	/* A 32-bit kernel keeps what fits: the pass then ends at the last name, later. */
+	WRITE_ONCE(file->private_data, (void *)(uintptr_t)min_t(u64, end, UINTPTR_MAX));
+}
+
 /* A constructor keeps the cache from being merged with others, so its counts are ours alone. */
 struct kmem_cache *ferrofs_shim_kmem_cache_create(const char *name, unsigned int size, unsigned int align,
 						  void (*ctor)(void *))

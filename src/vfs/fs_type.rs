@@ -322,15 +322,32 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
 ///
 /// # Invariants
 ///
-/// `0` is the valid context of an `iterate_shared` call in progress.
-pub(crate) struct DirEmitter(*mut sys::dir_context);
+/// `0` is the valid context of an `iterate_shared` call in progress on the open directory `1`,
+/// whose readdir calls are serialised (its `f_pos_lock`).
+pub(crate) struct DirEmitter(*mut sys::dir_context, *mut sys::file);
 
 impl DirEmitter {
     /// # Safety
     ///
-    /// `ctx` must satisfy the type invariants for the emitter's lifetime.
-    pub(crate) unsafe fn from_raw(ctx: *mut sys::dir_context) -> Self {
-        Self(ctx)
+    /// `ctx` and `file` must satisfy the type invariants for the emitter's lifetime.
+    pub(crate) unsafe fn from_raw(ctx: *mut sys::dir_context, file: *mut sys::file) -> Self {
+        Self(ctx, file)
+    }
+
+    /// The position this pass over the directory ends at, as set by [`Self::set_pass_end`] for
+    /// this open file; `None` before any.
+    pub(crate) fn pass_end(&self) -> Option<u64> {
+        // SAFETY: valid open directory (type invariant); its readdir calls are serialised.
+        match unsafe { sys::ferrofs_shim_dir_pass_end(self.1) } {
+            0 => None,
+            end => Some(end),
+        }
+    }
+
+    /// Sets where this pass over the directory ends (not 0), for the calls that continue it.
+    pub(crate) fn set_pass_end(&mut self, end: u64) {
+        // SAFETY: valid open directory (type invariant); its readdir calls are serialised.
+        unsafe { sys::ferrofs_shim_dir_set_pass_end(self.1, end.max(1)) }
     }
 
     /// The position to continue from.

@@ -1003,7 +1003,7 @@ unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut sys::file, ctx: *m
             return 0;
         }
         let dir = Inode::<T>::from_raw((*file).f_inode);
-        let mut e = DirEmitter::from_raw(ctx);
+        let mut e = DirEmitter::from_raw(ctx, file);
         to_c(T::readdir(dir, &mut e))
     }
 }

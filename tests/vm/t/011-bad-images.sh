@@ -1,4 +1,6 @@
-# Bad images and bad mounts get a clear error and no oops.
+# Bad images and bad mounts get a clear error and no oops. A backup superblock a generation behind
+# (a crash between the commit's two superblock writes) is rewritten by a read-write mount, even one
+# that changes nothing, and left alone by a read-only one.
 . tests/vm/lib.sh
 need_tools
 load_ferrofs
@@ -34,6 +36,22 @@ want OK "$(mount_errno "$TEST_DEV")" "backup corrupt, primary good"
 dmesg_has "backup superblock (block 255) unusable" || fail "no message about the unusable backup"
 expect umount "$MNT"
 "$FSCK" -y "$TEST_DEV"; [ $? = 1 ] || fail "fsck -y did not report the backup superblock as corrected"
+expect "$FSCK" -n "$TEST_DEV"
+
+case_ "backup superblock a generation behind (a crash between the commit's two superblock writes)"
+expect "$MKFS" -f "$TEST_DEV" >/dev/null
+expect dd if="$TEST_DEV" of=/tmp/sb255 bs=4096 skip=255 count=1 status=none
+want OK "$(mount_errno "$TEST_DEV" rw)" "read-write mount of a new filesystem"
+echo kept > "$MNT/f" || fail "write"
+expect umount "$MNT"   # a commit: both copies a generation on
+expect dd if=/tmp/sb255 of="$TEST_DEV" bs=4096 seek=255 count=1 conv=notrunc,fsync status=none
+"$FSCK" -n "$TEST_DEV" >/dev/null && fail "fsck -n found nothing with the backup a generation behind"
+want OK "$(mount_errno "$TEST_DEV")" "read-only mount, copies apart"
+expect umount "$MNT"
+"$FSCK" -n "$TEST_DEV" >/dev/null && fail "a read-only mount rewrote a superblock"
+want OK "$(mount_errno "$TEST_DEV" rw)" "read-write mount, copies apart"
+[ "$(cat "$MNT/f")" = kept ] || fail "the file written before is not there"
+expect umount "$MNT"   # nothing changed, but the copies are rewritten
 expect "$FSCK" -n "$TEST_DEV"
 
 case_ "unknown incompat feature"

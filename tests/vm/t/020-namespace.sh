@@ -4,6 +4,9 @@
 # O_TMPFILE and open-unlinked inodes left no orphans and no leaked space behind. 3000 hard links of
 # one file in one directory survive unmount, fsck and mount, and half of them can be removed. The
 # creation time (statx btime) is set at creation and kept by later changes and a remount.
+# readdir of a directory whose names are each renamed away and back as they are read (generic/736's
+# shape) ends, having returned each name at most once; the next pass (rewinddir) sees names added
+# since.
 . tests/vm/lib.sh
 need_tools
 NSOPS=$H/nsops
@@ -84,6 +87,39 @@ for i in range(1, 3000, 2):
     with open(os.path.join(d, "link_%04d" % i)) as o:
         assert o.read() == "linked\n", i
 PY
+
+# readdir while renaming: each name read is renamed away and back, which gives it a new, higher
+# directory index; the pass must still end, each name at most once; a rewound pass sees a name
+# added after the first pass began.
+python3 - "$MNT" <<'PY' || fail "readdir while renaming the names it returns"
+import os, sys
+d = os.path.join(sys.argv[1], "rd736")
+os.mkdir(d)
+os.chdir(d)
+N = 2000
+for i in range(1, N + 1):
+    open(str(i), "w").close()
+seen = []
+with os.scandir(".") as it:
+    for e in it:
+        seen.append(e.name)
+        assert len(seen) <= 3 * N, "readdir does not end"
+        if e.name == "1":
+            open("late", "w").close()   # added during the pass: not part of it
+        os.rename(e.name, "TEMPFILE")
+        os.rename("TEMPFILE", e.name)
+assert len(seen) == len(set(seen)), "a name came back %d times" % max(seen.count(n) for n in seen)
+assert "late" not in seen and "TEMPFILE" not in seen, seen[-5:]
+want = sorted([str(i) for i in range(1, N + 1)] + ["late"])
+fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+assert sorted(os.listdir(fd)) == want, "first pass on an open directory"
+open("later", "w").close()
+# os.listdir(fd) rewinds the shared offset when done: this pass starts again at the first name.
+assert sorted(os.listdir(fd)) == sorted(want + ["later"]), "a rewound pass misses a name added before it"
+os.close(fd)
+print("readdir while renaming: %d of %d names returned once each, then all" % (len(seen), N))
+PY
+rm -rf "$MNT/rd736"
 
 # Deleting everything gives back every block but those of the empty root directory's tree.
 rm -rf "$MNT/t" "$MNT/born" || fail "rm -rf"

@@ -137,3 +137,19 @@ for i in $(seq 200); do [ "$(cat "$MNT/d/f$i")" = "small file $i" ] || fail "d/f
 expect umount "$MNT"
 "$FSCK" -n "$THIN" || fail "fsck.ferrofs -n after discard mounts (exit $?)"
 echo "discard mount option: freed blocks back to the pool at commit, remountable, data intact"
+
+# A device that takes no discards (a loop device over a ramfs file: ramfs cannot punch holes):
+# discard is turned off with a warning, as XFS and ext4 do, and the mount works.
+mkdir -p /tmp/ferrofs-ramfs && expect mount -t ramfs none /tmp/ferrofs-ramfs
+expect truncate -s 128m /tmp/ferrofs-ramfs/img
+LOOP=$(losetup -f --show /tmp/ferrofs-ramfs/img) || fail "losetup"
+[ "$(cat /sys/block/${LOOP#/dev/}/queue/discard_max_bytes)" = 0 ] || fail "the loop device over ramfs takes discards"
+expect "$MKFS" -f "$LOOP" >/dev/null
+expect mount -t ferrofs -o discard "$LOOP" "$MNT"
+grep " $MNT " /proc/mounts | grep -q discard && fail "discard shown in /proc/mounts for a device without discard"
+dmesg | grep -q "${LOOP#/dev/}: mounting with \"discard\", but the device does not support discard" || fail "no warning for discard on a device without it"
+echo hello > "$MNT/f" && expect sync && expect rm "$MNT/f" && expect sync
+expect umount "$MNT"
+expect losetup -d "$LOOP"
+expect umount /tmp/ferrofs-ramfs
+echo "discard on a device without discard: turned off with a warning"
