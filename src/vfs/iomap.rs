@@ -485,6 +485,9 @@ pub(crate) unsafe extern "C" fn ioend_work_fn<T: FileSystem>(work: *mut sys::wor
     // SAFETY: see the function's safety section.
     let q = unsafe { sys::ferrofs_shim_ioend_queue_of_work(work) };
     loop {
+        // Thousands of ioends can wait here for one run (a big file's writeback): let others run
+        // between them, as iomap's own completion does (a soft lockup otherwise, generic/742).
+        super::cond_resched();
         let mut release = false;
         // SAFETY: a live queue (see above).
         let Some(p) = NonNull::new(unsafe { sys::ferrofs_shim_ioend_queue_pop(q, &mut release) }) else { break };

@@ -41,6 +41,13 @@ pub(crate) fn to_c(r: kernel::error::Result) -> c_int {
 }
 
 /// `EUCLEAN` ("Structure needs cleaning"): corrupt metadata. Not in the 6.12 `kernel` crate's list.
+/// Lets other tasks run if this one has used its time (a long loop in process context). Callers
+/// hold no spinlock.
+pub(crate) fn cond_resched() {
+    // SAFETY: no preconditions beyond process context without spinlocks, which callers promise.
+    unsafe { crate::sys::ferrofs_shim_cond_resched() }
+}
+
 pub(crate) fn euclean() -> Error {
     Error::from_errno(-117)
 }

@@ -101,6 +101,8 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// Problems repaired.
     pub fixed: usize,
+    /// States worth a line that are not damage (no effect on the exit code when not repaired).
+    pub notes: Vec<String>,
     /// Operational error (cannot open / not ferrofs / repair failed).
     pub fatal: Option<String>,
     /// Reachable inodes.
@@ -305,7 +307,15 @@ pub fn check<D: Device>(mut dev: D, opts: &Options) -> (Report, D) {
     if let (Ok(x), Ok(y)) = (&a, &b) {
         let mut y2 = *y;
         y2.bytenr = x.bytenr;
-        if *x != y2 {
+        if *x != y2 && x.generation == y.generation.wrapping_add(1) && !opts.repair {
+            // The commit writes the primary, then the backup: a crash between the two leaves
+            // exactly this, a consistent filesystem (the primary's), like a journal to replay.
+            // The next read-write mount rewrites the backup, as does a repairing run.
+            report.notes.push(format!(
+                "backup superblock (block {}) one generation behind the primary (generation {}): a commit was interrupted between its two superblock writes; a read-write mount or fsck.ferrofs -y rewrites it",
+                BACKUP_SUPER_BLOCK_NR, x.generation
+            ));
+        } else if *x != y2 {
             problems.push(Problem {
                 msg: format!("superblock copies differ (generation {} at block {}, {} at block {})", x.generation, SUPER_BLOCK_NR, y.generation, BACKUP_SUPER_BLOCK_NR),
                 fix: Some(Fix::RewriteSuper),

@@ -292,9 +292,13 @@ fn dmg_superblock_checksum(img: &Path) -> String {
 
 /// The backup copy left behind by one commit (an inode rewritten as it was), as after a crash
 /// between the two superblock writes.
+/// The backup two commits behind: not a crash state (one commit writes both copies).
 fn dmg_superblock_copies_differ(img: &Path) -> String {
     let mut old = Vec::new();
     rw_block(img, BACKUP_SUPER_BLOCK_NR, |b| old = b.to_vec());
+    with_fs(img, |fs| {
+        set_nlink(fs, &["hello.txt"], 2);
+    });
     with_fs(img, |fs| {
         set_nlink(fs, &["hello.txt"], 2);
     });
@@ -517,6 +521,31 @@ fn damage_classes(m: usize) {
         }
     }
     assert!(wrong.is_empty(), "fsck {mode}: {} of {} damage classes wrong:\n{}", wrong.len(), DAMAGE.len(), wrong.join("\n"));
+}
+
+/// The crash state between a commit's two superblock writes (the backup one generation
+/// behind) is not damage: `-n` notes it and exits 0; `-y` rewrites the backup (exit 1), after
+/// which nothing is noted.
+#[test]
+fn backup_one_generation_behind_is_noted_not_damage() {
+    let t = TempDir::new();
+    let img = mkfs_img(&t);
+    let mut old = Vec::new();
+    rw_block(&img, BACKUP_SUPER_BLOCK_NR, |b| old = b.to_vec());
+    with_fs(&img, |fs| {
+        let ino = ino_of(fs, &["hello.txt"]);
+        let i = fs.read_inode(ino).unwrap().unwrap();
+        fs.write_inode(ino, &i).unwrap();
+    });
+    rw_block(&img, BACKUP_SUPER_BLOCK_NR, |b| b.copy_from_slice(&old));
+    let (code, out) = fsck(&img, "-n");
+    assert_eq!(code, 0, "fsck -n:\n{out}");
+    assert!(out.contains("note: backup superblock (block 255) one generation behind"), "fsck -n:\n{out}");
+    let (code, out) = fsck(&img, "-y");
+    assert_eq!(code, 1, "fsck -y:\n{out}");
+    let (code, out) = fsck(&img, "-fn");
+    assert_eq!(code, 0, "fsck -fn after -y:\n{out}");
+    assert!(!out.contains("note:"), "fsck -fn after -y:\n{out}");
 }
 
 #[test]

@@ -56,6 +56,9 @@ fn main() {
         }
     }
     let (report, _) = check(dev, &Options { repair, semantic: true, preen: args.preen });
+    for n in &report.notes {
+        println!("note: {n}");
+    }
     for (i, p) in report.problems.iter().enumerate() {
         let tag = if report.repaired.get(i).copied().unwrap_or(false) {
             " [fixed]"
