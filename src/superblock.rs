@@ -640,7 +640,6 @@ fn load_space<S: format::BlockStore>(
     Ok((Some(map), used))
 }
 
-/// A decimal `u32` (mount option values).
 /// `discard` asked for on a device that takes no discards is turned off with a warning, as XFS
 /// and ext4 do; the mount goes on.
 fn discard_supported(id: &impl core::fmt::Display, discards: bool) -> bool {
@@ -650,6 +649,7 @@ fn discard_supported(id: &impl core::fmt::Display, discards: bool) -> bool {
     discards
 }
 
+/// A decimal `u32` (mount option values).
 fn parse_u32(v: &[u8]) -> Option<u32> {
     if v.is_empty() || v.len() > 10 {
         return None;

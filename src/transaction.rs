@@ -43,6 +43,7 @@ use crate::superblock::FerroFs;
 use crate::vfs::buffer::{BhFlag, BufferHead};
 use crate::vfs::file::{commit_retry_ms, ReadGrace};
 use crate::vfs::sb::{NoFsScope, SuperBlock};
+use core::sync::atomic::Ordering;
 use kernel::error::{code, Error, Result};
 use kernel::time::{ktime_ms_delta, Ktime};
 use kernel::prelude::*;
@@ -484,7 +485,7 @@ impl CommitIo for KernelCommitIo<'_> {
 pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
     let info = sb.info();
     let _serial = info.commit_lock.lock();
-    let (dirty, again, pinned, new_super) = {
+    let (dirty, again, mut pinned, new_super) = {
         let _nofs = NoFsScope::enter();
         let mut t = info.tree.lock();
         if t.aborted {
@@ -533,8 +534,7 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
     // Usually over by now (the commit's writes took longer). No lock is held but the commit
     // lock, which no direct read takes.
     grace.wait();
-    let mut pinned = pinned;
-    if info.discard.load(core::sync::atomic::Ordering::Relaxed) {
+    if info.discard.load(Ordering::Relaxed) {
         discard_freed(sb, &mut pinned);
     }
 

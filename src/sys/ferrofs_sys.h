@@ -95,8 +95,8 @@ bool ferrofs_shim_inode_is_new(struct inode *inode);
 void ferrofs_shim_set_size(struct inode *inode, loff_t size);
 bool ferrofs_shim_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino, unsigned int type);
 u64 ferrofs_shim_dir_pass_end(struct file *file);
-void ferrofs_shim_cond_resched(void);
 void ferrofs_shim_dir_set_pass_end(struct file *file, u64 end);
+void ferrofs_shim_cond_resched(void);
 bool ferrofs_shim_dir_emit_dots(struct file *file, struct dir_context *ctx);
 struct kmem_cache *ferrofs_shim_kmem_cache_create(const char *name, unsigned int size, unsigned int align,
 						  void (*ctor)(void *));

@@ -45,15 +45,15 @@ bool ferrofs_shim_dir_emit_dots(struct file *file, struct dir_context *ctx)
 	return dir_emit_dots(file, ctx);
 }
 
-/*
- * Where the readdir pass of an open directory ends, kept in its private_data (0: not set). Only
- * readdir uses it, under the file's f_pos_lock (directories are FMODE_ATOMIC_POS).
- */
 void ferrofs_shim_cond_resched(void)
 {
 	cond_resched();
 }
 
+/*
+ * Where the readdir pass of an open directory ends, kept in its private_data (0: not set). Only
+ * readdir uses it, under the file's f_pos_lock (directories are FMODE_ATOMIC_POS).
+ */
 u64 ferrofs_shim_dir_pass_end(struct file *file)
 {
 	return (uintptr_t)READ_ONCE(file->private_data);

@@ -40,7 +40,6 @@ pub(crate) fn to_c(r: kernel::error::Result) -> c_int {
     kernel::error::from_result(|| r.map(|()| 0))
 }
 
-/// `EUCLEAN` ("Structure needs cleaning"): corrupt metadata. Not in the 6.12 `kernel` crate's list.
 /// Lets other tasks run if this one has used its time (a long loop in process context). Callers
 /// hold no spinlock.
 pub(crate) fn cond_resched() {
@@ -48,6 +47,7 @@ pub(crate) fn cond_resched() {
     unsafe { crate::sys::ferrofs_shim_cond_resched() }
 }
 
+/// `EUCLEAN` ("Structure needs cleaning"): corrupt metadata. Not in the 6.12 `kernel` crate's list.
 pub(crate) fn euclean() -> Error {
     Error::from_errno(-117)
 }
