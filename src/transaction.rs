@@ -103,6 +103,9 @@ pub(crate) struct TreeState {
     pub(crate) writable: bool,
     /// A commit failed: nothing is written any more.
     pub(crate) aborted: bool,
+    /// A read-only mount found the superblock copies apart: a remount read-write commits to
+    /// rewrite them, as a read-write mount does at once.
+    pub(crate) copies_differ: bool,
 }
 
 impl TreeState {
@@ -136,6 +139,7 @@ impl TreeState {
             mods: 0,
             writable: false,
             aborted: false,
+            copies_differ: false,
         }
     }
 
@@ -436,13 +440,15 @@ pub(crate) fn abort(sb: &SuperBlock<FerroFs>, e: Error) {
 /// committed first. A commit in progress ends first (its writes are the commit's, not ours to
 /// cut short). Afterwards it is an aborted filesystem: changes fail (`EROFS`), commits and
 /// fsync with `EIO`, the running transaction's buffers are dropped at unmount, and the next
-/// mount finds the last commit.
+/// mount finds the last commit. Unlike an abort, file and directory reads fail with `EIO` too
+/// (as XFS and ext4 after a shutdown): a device that went away must not go on serving cached data.
 pub(crate) fn shut_down(sb: &SuperBlock<FerroFs>, flush: bool) {
     if flush {
         // A failure aborts the filesystem, with its message; the shutdown is then done.
         let _ = commit(sb);
     }
     let _serial = sb.info().commit_lock.lock();
+    sb.info().shut_down.store(true, Ordering::Release);
     stop_writing(sb, || {
         pr_warn!("{}: shut down{}; the disk keeps the last commit\n", sb.id(), if flush { " after a commit" } else { "" })
     });

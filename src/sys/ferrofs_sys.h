@@ -173,6 +173,7 @@ bool ferrofs_shim_sb_rdonly(struct super_block *sb);
 void ferrofs_shim_set_xattr_handlers(struct super_block *sb, const struct xattr_handler *const *h);
 void ferrofs_shim_set_posixacl(struct super_block *sb, bool on);
 bool ferrofs_shim_posixacl(struct super_block *sb);
+void ferrofs_shim_set_cgroup_writeback(struct super_block *sb);
 void ferrofs_shim_posix_acl_release(struct posix_acl *acl);
 size_t ferrofs_shim_posix_acl_xattr_len(const struct posix_acl *acl);
 int ferrofs_shim_posix_acl_from_xattr(const void *value, size_t size, struct posix_acl **out);

@@ -480,6 +480,14 @@ bool ferrofs_shim_posixacl(struct super_block *sb)
 	return sb->s_flags & SB_POSIXACL;
 }
 
+/* Writeback per cgroup (SB_I_CGROUPWB): iomap's writeback tags each bio with the cgroup that
+ * dirtied its folios (wbc_init_bio, wbc_account_cgroup_owner), so it is charged there, not to the
+ * flusher. A no-op in a kernel without CONFIG_CGROUP_WRITEBACK. */
+void ferrofs_shim_set_cgroup_writeback(struct super_block *sb)
+{
+	sb->s_iflags |= SB_I_CGROUPWB;
+}
+
 void ferrofs_shim_posix_acl_release(struct posix_acl *acl)
 {
 	posix_acl_release(acl);

@@ -175,6 +175,11 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn shutdown(_sb: &SuperBlock<Self>, _flush: bool) {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
+    /// Whether [`FileSystem::shutdown`] has run: file reads (`read_iter`, `splice_read`), new
+    /// mappings and directory reads then fail with `EIO`, as on XFS and ext4.
+    fn is_shut_down(_sb: &SuperBlock<Self>) -> bool {
+        false
+    }
     /// The filesystem's label (`FS_IOC_GETFSLABEL`), without a NUL.
     fn label(_sb: &SuperBlock<Self>) -> KVec<u8> {
         KVec::new()

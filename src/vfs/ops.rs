@@ -102,7 +102,7 @@ impl<T: FileSystem> Tables<T> {
         read_iter: if T::HAS_READ_ITER { Some(read_iter::<T>) } else { Some(sys::generic_file_read_iter) },
         write_iter: if T::HAS_WRITE_ITER { Some(write_iter::<T>) } else { None },
         mmap: if T::HAS_WRITE_ITER { Some(mmap::<T>) } else { Some(sys::generic_file_readonly_mmap) },
-        splice_read: Some(sys::filemap_splice_read),
+        splice_read: Some(splice_read::<T>),
         splice_write: if T::HAS_WRITE_ITER { Some(sys::iter_file_splice_write) } else { None },
         fsync: if T::HAS_FSYNC { Some(fsync::<T>) } else { None },
         fallocate: if T::HAS_FALLOCATE { Some(fallocate::<T>) } else { None },
@@ -443,6 +443,28 @@ unsafe extern "C" fn read_iter<T: FileSystem>(iocb: *mut sys::kiocb, to: *mut sy
     }
 }
 
+/// The `file_operations.splice_read` callback of regular files: the page cache's, unless the
+/// filesystem is shut down (`EIO`).
+///
+/// # Safety
+///
+/// Only the VFS calls this, with an open regular file of ours and a valid position and pipe.
+unsafe extern "C" fn splice_read<T: FileSystem>(
+    file: *mut sys::file,
+    ppos: *mut sys::loff_t,
+    pipe: *mut sys::pipe_inode_info,
+    len: usize,
+    flags: c_uint,
+) -> isize {
+    // SAFETY: an open file of ours: its inode is one of ours.
+    let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
+    if T::is_shut_down(inode.sb()) {
+        return code::EIO.to_errno() as isize;
+    }
+    // SAFETY: the VFS's arguments, passed on unchanged.
+    unsafe { sys::filemap_splice_read(file, ppos, pipe, len, flags) }
+}
+
 /// The `file_operations.llseek` callback of regular files: `SEEK_HOLE`/`SEEK_DATA` through
 /// iomap, the rest as every filesystem does.
 ///
@@ -461,6 +483,10 @@ unsafe extern "C" fn llseek<T: FileSystem>(file: *mut sys::file, offset: sys::lo
 ///
 /// Only the VFS calls this, with an open regular file of ours and the new mapping.
 unsafe extern "C" fn mmap<T: FileSystem>(file: *mut sys::file, vma: *mut sys::vm_area_struct) -> c_int {
+    // SAFETY: an open file of ours: its inode is one of ours.
+    if T::is_shut_down(unsafe { Inode::<T>::from_raw((*file).f_inode) }.sb()) {
+        return code::EIO.to_errno();
+    }
     // SAFETY: valid file and vma from the VFS; the table is static.
     unsafe { sys::ferrofs_shim_file_mmap(file, vma, &Tables::<T>::VM_OPS) }
 }
@@ -999,6 +1025,9 @@ unsafe extern "C" fn listxattr<T: FileSystem>(dentry: *mut sys::dentry, buffer: 
 unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut sys::file, ctx: *mut sys::dir_context) -> c_int {
     // SAFETY: the VFS passes an open directory file of ours and a valid context.
     unsafe {
+        if T::is_shut_down(Inode::<T>::from_raw((*file).f_inode).sb()) {
+            return code::EIO.to_errno();
+        }
         if !sys::ferrofs_shim_dir_emit_dots(file, ctx) {
             return 0;
         }

@@ -69,6 +69,13 @@ impl<T: FileSystem> NewSuperBlock<T> {
         unsafe { sys::ferrofs_shim_set_posixacl(self.0, on) };
     }
 
+    /// Charges buffered writeback to the cgroup that dirtied the pages (`SB_I_CGROUPWB`), as
+    /// ext4, XFS and btrfs do. The filesystem's own metadata writes stay with whoever submits them.
+    pub(crate) fn set_cgroup_writeback(&self) {
+        // SAFETY: valid superblock, not yet visible to anyone else (type invariant).
+        unsafe { sys::ferrofs_shim_set_cgroup_writeback(self.0) };
+    }
+
     /// The device name (`s_id`), for messages.
     pub(crate) fn id(&self) -> &str {
         sb_id(self.0)

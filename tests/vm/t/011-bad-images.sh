@@ -59,6 +59,20 @@ want OK "$(mount_errno "$TEST_DEV" rw)" "read-write mount, copies apart"
 expect umount "$MNT"   # nothing changed, but the copies are rewritten
 out=$("$FSCK" -n "$TEST_DEV") || fail "fsck -n after the read-write mount: exit $?: $out"
 echo "$out" | grep -q "^note:" && fail "the read-write mount left the copies apart: $out"
+# The same state again: a read-only mount remounted read-write rewrites the copies too.
+expect dd if="$TEST_DEV" of=/tmp/sb255 bs=4096 skip=255 count=1 status=none
+want OK "$(mount_errno "$TEST_DEV" rw)" "read-write mount (to part the copies again)"
+mkdir "$MNT/kept2" || fail "mkdir kept2"
+expect xfs_io -x -c "shutdown -f" "$MNT"
+expect umount "$MNT"
+expect dd if=/tmp/sb255 of="$TEST_DEV" bs=4096 seek=255 count=1 conv=notrunc,fsync status=none
+"$FSCK" -n "$TEST_DEV" | grep -q "^note: backup superblock (block 255) one generation behind" || fail "the copies are not one generation apart again"
+want OK "$(mount_errno "$TEST_DEV")" "read-only mount, copies apart (to remount)"
+expect mount -o remount,rw "$MNT"
+[ -d "$MNT/kept2" ] || fail "the directory made before is not there after the remount"
+expect umount "$MNT"   # nothing changed, but the copies are rewritten
+out=$("$FSCK" -n "$TEST_DEV") || fail "fsck -n after the remount read-write: exit $?: $out"
+echo "$out" | grep -q "^note:" && fail "a remount read-write left the copies apart: $out"
 
 case_ "unknown incompat feature"
 expect "$MKFS" -f "$TEST_DEV" >/dev/null
