@@ -630,22 +630,33 @@ fn finish_ready(inode: &Inode<FerroFs>) -> bool {
     let data = inode.data();
     let mut finished = false;
     let _finishing = data.finishing.lock();
+    // Each pass looks on from the extent the last one finished (keys are in creation order; new
+    // extents come after it), not from the first again: a big file's writeback can have
+    // thousands ready at once. An extent before it that becomes ready meanwhile is not missed:
+    // whoever made it ready calls this function next, which waits for `finishing` and then looks
+    // from the start.
+    let mut from = 0u64;
     loop {
         let next = {
             let _nofs = NoFsScope::enter();
-            let io = data.io.lock();
+            let mut io = data.io.lock();
             let mut hit = None;
-            for (&k, o) in io.ordered.iter() {
+            let mut cur = io.ordered.cursor_lower_bound(&from);
+            while let Some(c) = cur {
+                let (&k, o) = c.current();
                 let mut st = o.st.lock();
                 if let (Some(out), false) = (st.done, st.applying) {
                     st.applying = true;
                     hit = Some((k, out, o.clone()));
                     break;
                 }
+                drop(st);
+                cur = c.move_next();
             }
             hit
         };
         let Some((key, out, o)) = next else { break };
+        from = key;
         finished = true;
         // Many extents can be ready at once (a big file's writeback): not one long run of them.
         crate::vfs::cond_resched();
