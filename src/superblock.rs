@@ -195,9 +195,6 @@ impl FileSystem for FerroFs {
     }
 
     fn read_iter(iocb: &Kiocb<'_, Self>, to: &mut IovIter) -> Result<usize> {
-        if Self::is_shut_down(iocb.inode().sb()) {
-            return Err(code::EIO);
-        }
         crate::dio::read_iter(iocb, to)
     }
 

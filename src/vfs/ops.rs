@@ -436,11 +436,24 @@ unsafe extern "C" fn write_iter<T: FileSystem>(iocb: *mut sys::kiocb, from: *mut
 /// duration of the call.
 unsafe extern "C" fn read_iter<T: FileSystem>(iocb: *mut sys::kiocb, to: *mut sys::iov_iter) -> isize {
     let k = Kiocb::<T>(iocb, PhantomData);
+    if T::is_shut_down(k.inode().sb()) {
+        return code::EIO.to_errno() as isize;
+    }
     let mut it = IovIter(to);
     match T::read_iter(&k, &mut it) {
         Ok(n) => n as isize,
         Err(e) => e.to_errno() as isize,
     }
+}
+
+/// Whether the filesystem of an open file of ours is shut down ([`FileSystem::is_shut_down`]):
+/// its file reads, new mappings and directory reads then fail with `EIO`.
+///
+/// # Safety
+///
+/// `file` is an open regular file or directory of ours, for the duration of the call.
+unsafe fn shut_down<T: FileSystem>(file: *mut sys::file) -> bool {
+    T::is_shut_down(OpenFile::<T>(file, PhantomData).inode().sb())
 }
 
 /// The `file_operations.splice_read` callback of regular files: the page cache's, unless the
@@ -456,9 +469,8 @@ unsafe extern "C" fn splice_read<T: FileSystem>(
     len: usize,
     flags: c_uint,
 ) -> isize {
-    // SAFETY: an open file of ours: its inode is one of ours.
-    let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
-    if T::is_shut_down(inode.sb()) {
+    // SAFETY: an open regular file of ours.
+    if unsafe { shut_down::<T>(file) } {
         return code::EIO.to_errno() as isize;
     }
     // SAFETY: the VFS's arguments, passed on unchanged.
@@ -483,8 +495,8 @@ unsafe extern "C" fn llseek<T: FileSystem>(file: *mut sys::file, offset: sys::lo
 ///
 /// Only the VFS calls this, with an open regular file of ours and the new mapping.
 unsafe extern "C" fn mmap<T: FileSystem>(file: *mut sys::file, vma: *mut sys::vm_area_struct) -> c_int {
-    // SAFETY: an open file of ours: its inode is one of ours.
-    if T::is_shut_down(unsafe { Inode::<T>::from_raw((*file).f_inode) }.sb()) {
+    // SAFETY: an open regular file of ours.
+    if unsafe { shut_down::<T>(file) } {
         return code::EIO.to_errno();
     }
     // SAFETY: valid file and vma from the VFS; the table is static.
@@ -1025,7 +1037,7 @@ unsafe extern "C" fn listxattr<T: FileSystem>(dentry: *mut sys::dentry, buffer: 
 unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut sys::file, ctx: *mut sys::dir_context) -> c_int {
     // SAFETY: the VFS passes an open directory file of ours and a valid context.
     unsafe {
-        if T::is_shut_down(Inode::<T>::from_raw((*file).f_inode).sb()) {
+        if shut_down::<T>(file) {
             return code::EIO.to_errno();
         }
         if !sys::ferrofs_shim_dir_emit_dots(file, ctx) {

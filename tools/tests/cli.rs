@@ -290,18 +290,16 @@ fn dmg_superblock_checksum(img: &Path) -> String {
     "superblock at block 16: bad checksum".into()
 }
 
-/// The backup copy left behind by one commit (an inode rewritten as it was), as after a crash
-/// between the two superblock writes.
-/// The backup two commits behind: not a crash state (one commit writes both copies).
+/// The backup copy left behind by two commits: not a crash state (one commit writes both
+/// copies; one generation behind is `backup_one_generation_behind_is_noted_not_damage`).
 fn dmg_superblock_copies_differ(img: &Path) -> String {
     let mut old = Vec::new();
     rw_block(img, BACKUP_SUPER_BLOCK_NR, |b| old = b.to_vec());
-    with_fs(img, |fs| {
-        set_nlink(fs, &["hello.txt"], 2);
-    });
-    with_fs(img, |fs| {
-        set_nlink(fs, &["hello.txt"], 2);
-    });
+    for _ in 0..2 {
+        with_fs(img, |fs| {
+            set_nlink(fs, &["hello.txt"], 2);
+        });
+    }
     rw_block(img, BACKUP_SUPER_BLOCK_NR, |b| b.copy_from_slice(&old));
     "superblock copies differ".into()
 }
