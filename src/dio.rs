@@ -379,6 +379,7 @@ pub(crate) fn write_end(
 /// flushes the device cache with the tree, and not our fsync, which would take the inode lock
 /// (the writer may hold it, and truncate holds it while `inode_dio_wait` waits for us).
 pub(crate) fn written(inode: &Inode<FerroFs>, pos: u64, size: u64, error: Option<Error>, async_iocb: bool) -> Result {
+    crate::vfs::file::dio_write_end_delay();
     let sync = size > 0 && ordered::dio_written(inode, pos, size, error.is_none());
     if let Some(e) = error {
         return Err(e);

@@ -69,13 +69,16 @@ struct OrderedState {
     /// Blocks of an in-place extent's range whose last reference a finish or a punch dropped
     /// while it was being written: released once it has finished (see [`InPlace`]).
     deferred: KVec<(u64, u64)>,
+    /// A direct extent's finish took blocks out of the file: the read hold on them, which the
+    /// direct write's completion ends ([`end_read_hold`]).
+    read_hold: Option<u64>,
 }
 
 impl Ordered {
     fn new(acct: OrderedExtent, direct: bool, sync: bool, in_place: bool) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                st <- new_mutex!(OrderedState { acct, done: None, applying: false, deferred: KVec::new() }, "ferrofs_ordered"),
+                st <- new_mutex!(OrderedState { acct, done: None, applying: false, deferred: KVec::new(), read_hold: None }, "ferrofs_ordered"),
                 direct,
                 sync,
                 in_place,
@@ -760,7 +763,24 @@ fn finish(inode: &Inode<FerroFs>, out: Outcome, o: &Ordered) -> Result {
                 inode.sub_bytes(l);
             }
             let end = file_off + len;
-            let n = with_tree(sb, |st, root| fileext::count_overlapping(st, &root, ino, file_off, end))?;
+            let n = if o.direct {
+                // Buffered reads of the range may have mapped the blocks this finish takes out of
+                // the file and still be reading them: those blocks are held (no commit makes them
+                // reusable) until the direct write's completion has waited for such reads.
+                let (n, hold) = with_tree(sb, |st, root| {
+                    let mut blocks: KVec<(u64, u64)> = KVec::new();
+                    let n = fileext::mapped_blocks(st, &root, ino, file_off, end, |s, l| {
+                        blocks.push((s, l), GFP_KERNEL).map_err(|_| FsError::NoSpace)
+                    })?;
+                    let hold = if blocks.is_empty() { None } else { Some(st.state().add_read_hold(&blocks)?) };
+                    Ok((n, hold))
+                })?;
+                let _nofs = NoFsScope::enter();
+                o.st.lock().read_hold = hold;
+                n
+            } else {
+                with_tree(sb, |st, root| fileext::count_overlapping(st, &root, ino, file_off, end))?
+            };
             // The finish may dip into the reserve pool: the data is written and must not be lost
             // for want of metadata space (its own blocks were reserved at write time).
             let cost = Cost { items: fileext::items_changed_bound(n) + 1, class: ReserveClass::Unlink };
@@ -1005,6 +1025,9 @@ pub(crate) fn dio_written(inode: &Inode<FerroFs>, pos: u64, size: u64, ok: bool)
     let data = inode.data();
     let end = pos.saturating_add(size);
     let mut sync = false;
+    // The extents this completion made ready, for their read holds (should the vector not
+    // grow, a hold is never ended: its blocks stay allocated until the next mount).
+    let mut ready: KVec<Arc<Ordered>> = KVec::new();
     {
         let _nofs = NoFsScope::enter();
         let io = data.io.lock();
@@ -1017,7 +1040,10 @@ pub(crate) fn dio_written(inode: &Inode<FerroFs>, pos: u64, size: u64, ok: bool)
             sync |= o.sync;
             match st.acct.account(s, e - s, ok) {
                 Ok(Progress::Pending) => {}
-                Ok(Progress::Done(out)) => st.done = Some(out),
+                Ok(Progress::Done(out)) => {
+                    st.done = Some(out);
+                    let _ = ready.push(o.clone(), GFP_KERNEL);
+                }
                 Err(e) => pr_err!("{}: inode {}: direct write accounting: {e}\n", sb.id(), inode.ino()),
             }
         }
@@ -1028,6 +1054,10 @@ pub(crate) fn dio_written(inode: &Inode<FerroFs>, pos: u64, size: u64, ok: bool)
     }
     if finish_ready(inode) {
         finished_notify(inode);
+    }
+    // Finished now (by this call or by one that held `finishing` before it).
+    for o in ready.iter() {
+        end_read_hold(inode, o);
     }
     sync
 }
@@ -1062,6 +1092,40 @@ pub(crate) fn dio_cancel_tail(inode: &Inode<FerroFs>, o: &Ordered, from: u64) {
     if finish_ready(inode) {
         finished_notify(inode);
     }
+    end_read_hold(inode, o);
+}
+
+/// Ends the read hold a direct extent's finish took on the blocks it took out of the file, once
+/// no buffered read that mapped them can still be reading them.
+///
+/// A buffered read locks its folios, then maps blocks, and unlocks each folio when its bio
+/// completes. A read that mapped the old blocks did so before the finish changed the tree, so
+/// its folios are in the page cache and locked when the finish is over: waiting for the range's
+/// locked folios waits for it. Reads that lock folios later map the new blocks. Until then a
+/// commit that freed the blocks (this finish's transaction, or a later one dropping their last
+/// reference from another file) keeps them allocated; they are pinned again here, and the next
+/// commit releases them.
+///
+/// Called by the direct write that made the extent ready, after the finish (in its completion,
+/// or at the end of its write loop for a cancelled tail), holding no ferrofs lock: folio locks
+/// come first (LOCKING.md): in the writer, or on the superblock's direct I/O workqueue for an
+/// asynchronous write. Never on the per-mount workqueue, where writeback's completion runs: a
+/// folio's holder (truncate) may be waiting for that.
+fn end_read_hold(inode: &Inode<FerroFs>, o: &Ordered) {
+    let hold = {
+        let _nofs = NoFsScope::enter();
+        o.st.lock().read_hold.take()
+    };
+    let Some(id) = hold else { return };
+    let (start, end) = o.range();
+    inode.wait_locked_folios(start, end);
+    let sb = inode.sb();
+    let free = {
+        let _nofs = NoFsScope::enter();
+        sb.info().tree.lock().drop_read_hold(id)
+    };
+    // Read-only or aborted since: nothing is allocated any more, so they may stay as they are.
+    let _ = release_deferred(sb, &free);
 }
 
 /// Whether an unfinished ordered extent of buffered writeback overlaps bytes `start..end` (a

@@ -95,6 +95,15 @@ pub(crate) struct TreeState {
     pinned: KVec<(u64, u64)>,
     /// Whether the running transaction changed anything.
     changed: bool,
+    /// Read holds `(id, first block, blocks)`: the blocks a direct write's finish took out of a
+    /// file, while buffered reads that mapped them before the finish may still be reading them
+    /// (see `ordered::drop_read_hold`). A commit releases no freed range a hold overlaps.
+    read_holds: KVec<(u64, u64, u64)>,
+    /// The id the next read hold gets.
+    next_read_hold: u64,
+    /// Ranges a commit freed while a read hold overlapped them: free on disk, still allocated in
+    /// the map; pinned again (for the next commit to release) once no hold overlaps them.
+    held_back: KVec<(u64, u64)>,
     /// The label the next commit writes (`FS_IOC_SETFSLABEL` changes it).
     label: [u8; crate::format::superblock::LABEL_LEN],
     /// Counts modifications, so a failed change knows whether it modified anything.
@@ -135,6 +144,9 @@ impl TreeState {
             changes_head: 0,
             pinned: KVec::new(),
             changed: false,
+            read_holds: KVec::new(),
+            next_read_hold: 1,
+            held_back: KVec::new(),
             label: committed.label,
             mods: 0,
             writable: false,
@@ -154,6 +166,64 @@ impl TreeState {
         }
         self.dirty = KVec::new();
         self.unwritten = KVec::new();
+    }
+
+    /// Holds blocks `ranges` (first block, blocks) back from reuse until
+    /// [`TreeState::drop_read_hold`] with the id returned.
+    pub(crate) fn add_read_hold(&mut self, ranges: &[(u64, u64)]) -> Result<u64, FsError> {
+        let id = self.next_read_hold;
+        self.next_read_hold = id.wrapping_add(1);
+        self.read_holds.reserve(ranges.len(), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        for &(start, len) in ranges {
+            self.read_holds.push((id, start, len), GFP_KERNEL).map_err(|_| FsError::NoSpace)?;
+        }
+        Ok(id)
+    }
+
+    fn held(&self, start: u64, len: u64) -> bool {
+        let end = start.saturating_add(len);
+        self.read_holds.iter().any(|&(_, s, l)| s < end && start < s.saturating_add(l))
+    }
+
+    /// A commit's freed ranges, on disk and past their grace period: those a read hold overlaps
+    /// move to the held-back list and are left in `pinned` with length 0 (not released).
+    /// Should the list not grow, they stay allocated until the filesystem is mounted again
+    /// (free on disk, never reused here).
+    fn hold_back(&mut self, pinned: &mut [(u64, u64)]) {
+        if self.read_holds.is_empty() {
+            return;
+        }
+        for r in pinned.iter_mut() {
+            if r.1 > 0 && self.held(r.0, r.1) {
+                let _ = self.held_back.push(*r, GFP_KERNEL);
+                r.1 = 0;
+            }
+        }
+    }
+
+    /// Ends read hold `id`; returns the held-back ranges no hold overlaps any more, taken out of
+    /// the list (the caller pins them again). Ended holds and taken ranges are marked with
+    /// length 0 in place (nothing to allocate) until their list is all such.
+    pub(crate) fn drop_read_hold(&mut self, id: u64) -> KVec<(u64, u64)> {
+        for h in self.read_holds.iter_mut().filter(|h| h.0 == id) {
+            h.2 = 0;
+        }
+        if self.read_holds.iter().all(|h| h.2 == 0) {
+            self.read_holds = KVec::new();
+        }
+        let mut free = KVec::new();
+        for i in 0..self.held_back.len() {
+            let Some(&(start, len)) = self.held_back.get(i) else { break };
+            if len > 0 && !self.held(start, len) && free.push((start, len), GFP_KERNEL).is_ok() {
+                if let Some(r) = self.held_back.get_mut(i) {
+                    r.1 = 0;
+                }
+            }
+        }
+        if self.held_back.iter().all(|r| r.1 == 0) {
+            self.held_back = KVec::new();
+        }
+        free
     }
 
     /// Free blocks as the free-space map has them (pinned blocks count as used).
@@ -540,6 +610,11 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
     // Usually over by now (the commit's writes took longer). No lock is held but the commit
     // lock, which no direct read takes.
     grace.wait();
+    // Blocks a buffered read may still be reading stay allocated (see `ordered::drop_read_hold`).
+    {
+        let _nofs = NoFsScope::enter();
+        info.tree.lock().hold_back(pinned.as_mut_slice());
+    }
     if info.discard.load(Ordering::Relaxed) {
         discard_freed(sb, &mut pinned);
     }
@@ -549,7 +624,8 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
     t.committed = new_super;
     t.failing_since = None;
     if let Some(space) = t.space.as_mut() {
-        for &(start, len) in pinned.iter() {
+        // Length 0: held back (see `TreeState::hold_back`).
+        for &(start, len) in pinned.iter().filter(|r| r.1 > 0) {
             if let Err(e) = space.release(start, len) {
                 drop(t);
                 let err = crate::superblock::fs_err(sb, e);
@@ -568,7 +644,10 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
 /// failed discard is not an error: the blocks are free either way, only not trimmed.
 fn discard_freed(sb: &SuperBlock<FerroFs>, pinned: &mut [(u64, u64)]) {
     crate::format::space::for_each_merged_run(pinned, |start, len| {
-        let _ = sb.discard(start, len);
+        // Length 0: held back, not free yet.
+        if len > 0 {
+            let _ = sb.discard(start, len);
+        }
     });
 }
 

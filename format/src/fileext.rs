@@ -141,6 +141,34 @@ pub fn count_overlapping<S: BlockStore>(s: &mut S, fs_root: &Root, ino: u64, sta
     Ok(n)
 }
 
+/// The disk blocks `ino`'s written extents map in the byte range
+/// `start..end` (block aligned), clipped to it: `f(first block, blocks)` per
+/// extent item, in file order. Preallocated pieces are left out (a read of
+/// them reads no block). Returns how many extent items overlap the range, as
+/// [`count_overlapping`] does. The kernel holds these blocks back from reuse
+/// while a finish that replaces them waits for the buffered reads that may
+/// have mapped them.
+pub fn mapped_blocks<S: BlockStore>(
+    s: &mut S,
+    fs_root: &Root,
+    ino: u64,
+    start: u64,
+    end: u64,
+    mut f: impl FnMut(u64, u64) -> Result<(), FsError>,
+) -> Result<u64, FsError> {
+    let mut n = 0u64;
+    for_each_in_range(s, fs_root, ino, start, end, |off, e| {
+        n = n.saturating_add(1);
+        let (a, b) = (off.max(start), off.saturating_add(e.len).min(end));
+        if a < b && e.flags & EXTENT_PREALLOC == 0 {
+            let first = e.disk_block_at(a - off).ok_or(FsError::corrupt(e.disk_start, "file extent points outside its disk extent"))?;
+            f(first, (b - a).div_ceil(BLOCK_SIZE_U64))?;
+        }
+        Ok(true)
+    })?;
+    Ok(n)
+}
+
 /// Worst-case number of tree items a [`replace`] changes when `overlapping`
 /// file extent items (as counted by [`count_overlapping`]) overlap its range:
 /// `2 * overlapping + 4`.
@@ -734,6 +762,30 @@ mod tests {
         assert_eq!(count_overlapping(&mut t.s, &t.fs, INO, B, 5 * B).unwrap(), 3);
         assert_eq!(count_overlapping(&mut t.s, &t.fs, INO, 2 * B, 4 * B).unwrap(), 1);
         assert_eq!(count_overlapping(&mut t.s, &t.fs, INO, 8 * B, 9 * B).unwrap(), 0);
+    }
+
+    #[test]
+    fn mapped_blocks_clips_to_the_range_and_skips_preallocated_pieces() {
+        let mut t = T::new();
+        t.replace(0, 8 * B, 1000);
+        t.replace(2 * B, 2 * B, 2000);
+        t.replace(6 * B, 4 * B, 0x3000);
+        replace(&mut t.s, &mut t.fs, &mut t.ext, INO, 12 * B, 2 * B, 4000, EXTENT_PREALLOC, &mut |_, _| Ok(())).unwrap();
+        let mapped = |t: &mut T, a: u64, b: u64| {
+            let mut v = Vec::new();
+            let n = mapped_blocks(&mut t.s, &t.fs, INO, a, b, |s, l| {
+                v.push((s, l));
+                Ok(())
+            })
+            .unwrap();
+            (n, v)
+        };
+        // Items: [0,2) at 1000, [2,4) at 2000, [4,6) at 1004, [6,10) at 0x3000, [12,14) preallocated.
+        assert_eq!(mapped(&mut t, 0, 16 * B), (5, vec![(1000, 2), (2000, 2), (1004, 2), (0x3000, 4)]));
+        assert_eq!(mapped(&mut t, B, 5 * B), (3, vec![(1001, 1), (2000, 2), (1004, 1)]));
+        assert_eq!(mapped(&mut t, 7 * B, 13 * B), (2, vec![(0x3001, 3)]));
+        assert_eq!(mapped(&mut t, 10 * B, 12 * B), (0, vec![]));
+        assert_eq!(mapped(&mut t, 8 * B, 9 * B).0, count_overlapping(&mut t.s, &t.fs, INO, 8 * B, 9 * B).unwrap());
     }
 
     #[test]

@@ -249,6 +249,9 @@ bool ferrofs_shim_inode_trylock_shared(struct inode *inode);
 void ferrofs_shim_inode_unlock_shared(struct inode *inode);
 unsigned int ferrofs_shim_bdev_lbs(struct super_block *sb);
 int ferrofs_shim_flush_invalidate(struct inode *inode, loff_t start, loff_t end);
+void ferrofs_shim_wait_locked_folios(struct inode *inode, loff_t start, loff_t end);
+void ferrofs_shim_read_map_delay(void);
+void ferrofs_shim_dio_write_end_delay(void);
 ssize_t ferrofs_shim_buffered_read(struct kiocb *iocb, struct iov_iter *to, ssize_t already);
 int ferrofs_shim_getattr(struct mnt_idmap *idmap, const struct path *path, struct kstat *stat,
 			 u32 request_mask, u32 fsflags, s64 btime_sec, u32 btime_nsec, bool dio_align);

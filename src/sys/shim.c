@@ -1146,6 +1146,79 @@ int ferrofs_shim_flush_invalidate(struct inode *inode, loff_t start, loff_t end)
 	return 0;
 }
 
+/*
+ * Buffered reads against a direct write's finish (docs/LOCKING.md, "buffered reads and freed
+ * blocks"): a buffered read locks its folios, maps blocks and reads them, unlocking each folio when
+ * its bio completes. Waiting until the folios of a range that are locked now are unlocked is
+ * waiting for every read of the range that mapped blocks before now. Counts the folios it found
+ * locked (dio_write_read_waits). No ferrofs lock may be held (folio locks come first).
+ */
+static atomic_long_t dio_write_read_waits = ATOMIC_LONG_INIT(0);
+module_param_cb(dio_write_read_waits, &counter_ops, &dio_write_read_waits, 0444);
+MODULE_PARM_DESC(dio_write_read_waits, "locked folios direct write completions waited for (buffered reads in flight)");
+
+void ferrofs_shim_wait_locked_folios(struct inode *inode, loff_t start, loff_t end)
+{
+	struct folio_batch fbatch;
+	pgoff_t index = start >> PAGE_SHIFT;
+	unsigned int i;
+
+	if (end <= start)
+		return;
+	folio_batch_init(&fbatch);
+	while (filemap_get_folios(inode->i_mapping, &index, (end - 1) >> PAGE_SHIFT, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			if (folio_test_locked(folio)) {
+				atomic_long_inc(&dio_write_read_waits);
+				folio_wait_locked(folio);
+			}
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+}
+
+/*
+ * Fault injection for the tests: a wait of up to the parameter's milliseconds, cut short when it
+ * is set to 0 (the test holds a path there until it has set up what should race it), counted.
+ */
+static void fault_hold(unsigned int *ms, atomic_long_t *count)
+{
+	unsigned long start = jiffies;
+
+	if (!READ_ONCE(*ms))
+		return;
+	atomic_long_inc(count);
+	while (time_before(jiffies, start + msecs_to_jiffies(READ_ONCE(*ms))))
+		msleep(10);
+}
+
+static unsigned int read_map_delay_ms;
+module_param(read_map_delay_ms, uint, 0644);
+MODULE_PARM_DESC(read_map_delay_ms, "test only: hold each buffered read after it mapped blocks (ms, 0 ends it)");
+static atomic_long_t read_map_delayed = ATOMIC_LONG_INIT(0);
+module_param_cb(read_map_delayed, &counter_ops, &read_map_delayed, 0444);
+MODULE_PARM_DESC(read_map_delayed, "test only: buffered read mappings held so far");
+
+void ferrofs_shim_read_map_delay(void)
+{
+	fault_hold(&read_map_delay_ms, &read_map_delayed);
+}
+
+static unsigned int dio_write_end_delay_ms;
+module_param(dio_write_end_delay_ms, uint, 0644);
+MODULE_PARM_DESC(dio_write_end_delay_ms, "test only: hold each direct write's completion before its finish (ms, 0 ends it)");
+static atomic_long_t dio_write_end_delayed = ATOMIC_LONG_INIT(0);
+module_param_cb(dio_write_end_delayed, &counter_ops, &dio_write_end_delayed, 0444);
+MODULE_PARM_DESC(dio_write_end_delayed, "test only: direct write completions held so far");
+
+void ferrofs_shim_dio_write_end_delay(void)
+{
+	fault_hold(&dio_write_end_delay_ms, &dio_write_end_delayed);
+}
+
 /* A buffered read of what is left of the request (a direct read's fallback). */
 ssize_t ferrofs_shim_buffered_read(struct kiocb *iocb, struct iov_iter *to, ssize_t already)
 {

@@ -335,6 +335,20 @@ pub(crate) fn dio_prefault_window() -> usize {
     unsafe { sys::ferrofs_shim_dio_prefault_bytes() }
 }
 
+/// Fault injection (tests only): holds a buffered read that has just mapped blocks while the
+/// `read_map_delay_ms` module parameter says so.
+pub(crate) fn read_map_delay() {
+    // SAFETY: reads a module parameter and may sleep; the caller holds no lock of ours.
+    unsafe { sys::ferrofs_shim_read_map_delay() }
+}
+
+/// Fault injection (tests only): holds a direct write's completion before its finish while the
+/// `dio_write_end_delay_ms` module parameter says so.
+pub(crate) fn dio_write_end_delay() {
+    // SAFETY: reads a module parameter and may sleep; the caller holds no lock of ours.
+    unsafe { sys::ferrofs_shim_dio_write_end_delay() }
+}
+
 /// How long failing commits are kept and retried before the filesystem turns read-only (the
 /// `commit_retry_secs` module parameter; 0: not at all).
 pub(crate) fn commit_retry_ms() -> i64 {
@@ -498,6 +512,16 @@ impl<T: FileSystem> Inode<T> {
         let (s, e) = (start.min(i64::MAX as u64) as i64, end.min(i64::MAX as u64) as i64);
         // SAFETY: valid inode.
         to_result(unsafe { sys::ferrofs_shim_flush_invalidate(self.as_ptr(), s, e) })
+    }
+
+    /// Waits until the folios of bytes `start..end` that are locked now are unlocked. A buffered
+    /// read keeps its folios locked from before it maps blocks until its bios complete, so when
+    /// this returns every buffered read of the range that mapped blocks before the call is done.
+    /// May sleep; the caller holds no ferrofs lock (folio locks come before them).
+    pub(crate) fn wait_locked_folios(&self, start: u64, end: u64) {
+        let (s, e) = (start.min(i64::MAX as u64) as i64, end.min(i64::MAX as u64) as i64);
+        // SAFETY: valid inode; process context, no spinlock held.
+        unsafe { sys::ferrofs_shim_wait_locked_folios(self.as_ptr(), s, e) }
     }
 
     /// Takes the mapping's invalidate lock exclusively until the guard drops: page faults cannot

@@ -253,6 +253,7 @@ unsafe extern "C" fn iomap_begin<T: FileSystem, const P: u8>(
     let (inode, dio) = unsafe { (Inode::<T>::from_raw(inode), dio_data::<T>(path, iomap)) };
     match T::iomap_begin(inode, path, pos as u64, length as u64, IomapFlags(flags), dio.map(|c| &mut *c.data)) {
         Ok((m, src)) => {
+            let mapped = matches!(m.kind, MapKind::Mapped(_));
             // SAFETY: the superblock of a mounted inode has its device.
             let bdev = unsafe { (*inode.sb().as_ptr()).s_bdev };
             m.to_c(iomap, bdev);
@@ -262,6 +263,10 @@ unsafe extern "C" fn iomap_begin<T: FileSystem, const P: u8>(
             }
             if let Some(s) = src {
                 s.to_c(srcmap, bdev);
+            }
+            if path == IoPath::Read && !IomapFlags(flags).report() && mapped {
+                // Fault injection: a buffered read (its folios locked) that mapped blocks.
+                super::file::read_map_delay();
             }
             0
         }
