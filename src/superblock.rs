@@ -588,6 +588,9 @@ impl FileSystem for FerroFs {
         dio: Option<&mut crate::dio::DioState>,
     ) -> Result<(Mapping, Option<Mapping>)> {
         match path {
+            // After a shutdown nothing is read from the disk any more, through a mapping made
+            // before it too (a fault there gets SIGBUS), as on XFS; FIEMAP and SEEK_DATA fail.
+            IoPath::Read if Self::is_shut_down(inode.sb()) => Err(code::EIO),
             IoPath::Read if flags.report() => Ok((crate::file::map_report(inode, pos, len)?, None)),
             IoPath::Read => Ok((crate::file::map_blocks(inode, pos, len)?, None)),
             IoPath::BufferedWrite => crate::aops::write_begin(inode, pos, len, flags),
