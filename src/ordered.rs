@@ -1106,11 +1106,11 @@ pub(crate) fn dio_cancel_tail(inode: &Inode<FerroFs>, o: &Ordered, from: u64) {
 /// reference from another file) keeps them allocated; they are pinned again here, and the next
 /// commit releases them.
 ///
-/// Called by the direct write that made the extent ready, after the finish (in its completion,
-/// or at the end of its write loop for a cancelled tail), holding no ferrofs lock: folio locks
-/// come first (LOCKING.md): in the writer, or on the superblock's direct I/O workqueue for an
-/// asynchronous write. Never on the per-mount workqueue, where writeback's completion runs: a
-/// folio's holder (truncate) may be waiting for that.
+/// Called by the direct write that made the extent ready, after the finish: in its completion
+/// (in the writer, or on the superblock's direct I/O workqueue for an asynchronous write) or, for
+/// a cancelled tail, at the end of its write loop. It holds no ferrofs lock (folio locks come
+/// first, LOCKING.md), and it never runs on the per-mount workqueue, where writeback's
+/// completion runs: a folio's holder (truncate) may be waiting for that.
 fn end_read_hold(inode: &Inode<FerroFs>, o: &Ordered) {
     let hold = {
         let _nofs = NoFsScope::enter();

@@ -97,7 +97,7 @@ pub(crate) struct TreeState {
     changed: bool,
     /// Read holds `(id, first block, blocks)`: the blocks a direct write's finish took out of a
     /// file, while buffered reads that mapped them before the finish may still be reading them
-    /// (see `ordered::drop_read_hold`). A commit releases no freed range a hold overlaps.
+    /// (see `ordered::end_read_hold`). A commit releases no freed range a hold overlaps.
     read_holds: KVec<(u64, u64, u64)>,
     /// The id the next read hold gets.
     next_read_hold: u64,
@@ -203,14 +203,12 @@ impl TreeState {
 
     /// Ends read hold `id`; returns the held-back ranges no hold overlaps any more, taken out of
     /// the list (the caller pins them again). Ended holds and taken ranges are marked with
-    /// length 0 in place (nothing to allocate) until their list is all such.
+    /// length 0 in place, so nothing needs allocating; `compact` drops them.
     pub(crate) fn drop_read_hold(&mut self, id: u64) -> KVec<(u64, u64)> {
         for h in self.read_holds.iter_mut().filter(|h| h.0 == id) {
             h.2 = 0;
         }
-        if self.read_holds.iter().all(|h| h.2 == 0) {
-            self.read_holds = KVec::new();
-        }
+        compact(&mut self.read_holds, |h| h.2 > 0);
         let mut free = KVec::new();
         for i in 0..self.held_back.len() {
             let Some(&(start, len)) = self.held_back.get(i) else { break };
@@ -220,9 +218,7 @@ impl TreeState {
                 }
             }
         }
-        if self.held_back.iter().all(|r| r.1 == 0) {
-            self.held_back = KVec::new();
-        }
+        compact(&mut self.held_back, |r| r.1 > 0);
         free
     }
 
@@ -233,6 +229,28 @@ impl TreeState {
             None => self.committed.free_blocks,
         }
     }
+}
+
+/// Drops the entries of `v` that are not `live` once they are most of it (direct writes running
+/// side by side keep a hold open at every moment, so waiting for the list to be all dead is not
+/// enough). Keeps them when the smaller copy cannot be allocated: they are only skipped.
+fn compact<T: Copy>(v: &mut KVec<T>, live: impl Fn(&T) -> bool) {
+    let n = v.iter().filter(|x| live(*x)).count();
+    if n == 0 {
+        *v = KVec::new();
+        return;
+    }
+    if v.len() < 16 || v.len() < 2 * n {
+        return;
+    }
+    let Ok(mut kept) = KVec::with_capacity(n, GFP_KERNEL) else { return };
+    for x in v.iter().filter(|x| live(*x)) {
+        // Within the capacity: cannot fail.
+        if kept.push(*x, GFP_KERNEL).is_err() {
+            return;
+        }
+    }
+    *v = kept;
 }
 
 /// The format crate's block store over the tree lock's state and the device's page cache.
