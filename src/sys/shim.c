@@ -975,8 +975,24 @@ struct ferrofs_dio_read_bio {
 static struct bio_set ferrofs_dio_read_bioset;
 
 /*
+ * Fault injection for the tests: a wait of up to the parameter's milliseconds, cut short when it
+ * is set to 0 (the test holds a path there until it has set up what should race it), counted.
+ */
+static void fault_hold(unsigned int *ms, atomic_long_t *count)
+{
+	unsigned long start = jiffies;
+
+	if (!READ_ONCE(*ms))
+		return;
+	atomic_long_inc(count);
+	while (time_before(jiffies, start + msecs_to_jiffies(READ_ONCE(*ms))))
+		msleep(10);
+}
+
+/*
  * Fault injection for the tests: milliseconds a direct read waits between building a bio and
- * submitting it (0: never), so that a test can free and reuse the blocks in between.
+ * submitting it (0: never; setting it to 0 ends a wait), so that a test can free and reuse the
+ * blocks in between.
  */
 static unsigned int dio_read_submit_delay_ms;
 module_param(dio_read_submit_delay_ms, uint, 0644);
@@ -999,15 +1015,10 @@ static void ferrofs_dio_read_end_io(struct bio *bio)
 static void ferrofs_dio_read_submit(const struct iomap_iter *iter, struct bio *bio, loff_t file_offset)
 {
 	struct ferrofs_dio_read_bio *rb = container_of(bio, struct ferrofs_dio_read_bio, bio);
-	unsigned int delay = READ_ONCE(dio_read_submit_delay_ms);
-
 	/* Nested in the pass's read side, so no grace period ends between the two. */
 	rb->srcu_idx = srcu_down_read(&ferrofs_dio_read_srcu);
 	bio->bi_end_io = ferrofs_dio_read_end_io;
-	if (delay) {
-		atomic_long_inc(&dio_read_delayed);
-		msleep(delay);
-	}
+	fault_hold(&dio_read_submit_delay_ms, &dio_read_delayed);
 	submit_bio(bio);
 }
 
@@ -1178,21 +1189,6 @@ void ferrofs_shim_wait_locked_folios(struct inode *inode, loff_t start, loff_t e
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
-}
-
-/*
- * Fault injection for the tests: a wait of up to the parameter's milliseconds, cut short when it
- * is set to 0 (the test holds a path there until it has set up what should race it), counted.
- */
-static void fault_hold(unsigned int *ms, atomic_long_t *count)
-{
-	unsigned long start = jiffies;
-
-	if (!READ_ONCE(*ms))
-		return;
-	atomic_long_inc(count);
-	while (time_before(jiffies, start + msecs_to_jiffies(READ_ONCE(*ms))))
-		msleep(10);
 }
 
 static unsigned int read_map_delay_ms;

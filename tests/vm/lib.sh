@@ -145,3 +145,59 @@ shared_at() {
     done < <(fiemap_flags "$1")
     return 1
 }
+
+# Helpers of the tests that race a read against the reuse of the blocks it mapped (047, 048).
+# fill_bytes HEX N: N bytes of value HEX on stdout.
+fill_bytes() { python3 -c "import sys; sys.stdout.buffer.write(bytes([int(sys.argv[1], 16)]) * int(sys.argv[2]))" "$@"; }
+# physical FILE: "first last" 512-byte sectors on the device, one line per extent (FIEMAP).
+physical() {
+    xfs_io -r -c fiemap "$1" | sed -n 's/.*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\.\([0-9]*\)$/\1 \2/p'
+}
+# sectors_overlap A B: whether two physical() listings share a sector.
+sectors_overlap() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+def ranges(t):
+    return [tuple(map(int, l.split())) for l in t.splitlines() if l.strip()]
+a, b = ranges(sys.argv[1]), ranges(sys.argv[2])
+sys.exit(0 if any(s <= be and bs <= e for s, e in a for bs, be in b) else 1)
+PY
+}
+# blocks_of FILE BYTES HEX...: FILE has BYTES bytes, each 4 KiB block all of one of the values HEX.
+blocks_of() {
+    python3 - "$@" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+assert len(d) == int(sys.argv[2]), len(d)
+ok = [bytes([int(h, 16)]) * 4096 for h in sys.argv[3:]]
+bad = [i for i in range(0, len(d), 4096) if d[i:i + 4096] not in ok]
+if bad:
+    print("blocks at", bad[:8], "hold", d[bad[0]:bad[0] + 4].hex(), file=sys.stderr)
+    sys.exit(1)
+PY
+}
+# fill_fs_leaving BYTES NAME: a file NAME in $MNT of whole MiB so that about BYTES stay free.
+fill_fs_leaving() {
+    local free fillsz
+    free=$(( $(stat -f -c '%a * %S' "$MNT") ))
+    fillsz=$(( (free - $1) / 1048576 ))
+    [ "$fillsz" -gt 0 ] || fail "no room for the filler ($free bytes free)"
+    expect dd if=/dev/zero of="$MNT/$2" bs=1M count="$fillsz" oflag=direct status=none
+}
+# reuse_setup: /tmp/a1, /tmp/a2 and /tmp/bb (4 MiB of 0xa1, 0xa2, 0xbb), $MNT/a written with a1
+# and committed, the filesystem then filled so that what is left is an overwrite's 4 MiB and 1.5
+# MiB for metadata (a 4 MiB file written after a's overwrite can only go into the blocks it
+# freed); $old is a's physical() listing, $MiB 1048576.
+reuse_setup() {
+    MiB=1048576
+    expect fill_bytes a1 $((4 * MiB)) > /tmp/a1
+    expect fill_bytes a2 $((4 * MiB)) > /tmp/a2
+    expect fill_bytes bb $((4 * MiB)) > /tmp/bb
+    expect dd if=/tmp/a1 of="$MNT/a" bs=4M oflag=direct status=none
+    expect sync
+    fill_fs_leaving $((4 * MiB + 3 * MiB / 2)) filler
+    expect sync
+    old=$(physical "$MNT/a") || fail "fiemap a"
+    [ -n "$old" ] || fail "fiemap shows no extent of a"
+    echo "a's blocks: $old"
+}

@@ -23,28 +23,8 @@ PAR=/sys/module/ferrofs/parameters
 for p in read_map_delay_ms read_map_delayed dio_write_end_delay_ms dio_write_end_delayed dio_write_read_waits; do
     [ -f $PAR/$p ] || fail "no $p parameter"
 done
-MiB=1048576
-fill() { python3 -c "import sys; sys.stdout.buffer.write(bytes([int(sys.argv[1], 16)]) * int(sys.argv[2]))" "$@"; }
 free_bytes() { echo $(( $(stat -f -c '%a * %S' "$MNT") )); }
-expect fill a1 $((4 * MiB)) > /tmp/a1
-expect fill a2 $((4 * MiB)) > /tmp/a2
-expect fill bb $((4 * MiB)) > /tmp/bb
-expect dd if=/tmp/a1 of="$MNT/a" bs=4M oflag=direct status=none
-expect sync
-# Fill the filesystem so that what is left is the overwrite's 4 MiB and 1.5 MiB for metadata:
-# the 4 MiB written last can only go into the blocks the overwrite frees.
-free=$(free_bytes)
-fillsz=$(( (free - 4 * MiB - 3 * MiB / 2) / MiB ))
-[ "$fillsz" -gt 0 ] || fail "no room for the filler ($free bytes free)"
-expect dd if=/dev/zero of="$MNT/filler" bs=1M count="$fillsz" oflag=direct status=none
-expect sync
-# physical FILE: "first last" 512-byte sectors on the device, one line per extent (FIEMAP).
-physical() {
-    xfs_io -r -c fiemap "$1" | sed -n 's/.*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\.\([0-9]*\)$/\1 \2/p'
-}
-old=$(physical "$MNT/a") || fail "fiemap a"
-[ -n "$old" ] || fail "fiemap shows no extent of a"
-echo "a's blocks: $old"
+reuse_setup
 free0=$(free_bytes)
 
 trap 'echo 0 > $PAR/read_map_delay_ms; echo 0 > $PAR/dio_write_end_delay_ms' EXIT
@@ -93,22 +73,8 @@ echo "free: $free2 after the read, the overwrite's return and a commit"
 dd if=/tmp/bb of="$MNT/b" bs=4M oflag=direct status=none || fail "write of b"
 new_b=$(physical "$MNT/b") || fail "fiemap b"
 echo "b's blocks: $new_b"
-python3 - "$old" "$new_b" <<'PY' || fail "b did not get any of a's old blocks"
-import sys
-def ranges(t):
-    return [tuple(map(int, l.split())) for l in t.splitlines() if l.strip()]
-a, b = ranges(sys.argv[1]), ranges(sys.argv[2])
-sys.exit(0 if any(s <= be and bs <= e for s, e in a for bs, be in b) else 1)
-PY
-python3 - /tmp/read <<'PY' || fail "the buffered read returned bytes that are neither a's old nor a's new contents"
-import sys
-d = open(sys.argv[1], "rb").read()
-assert len(d) == 4 << 20, len(d)
-bad = [i for i in range(0, len(d), 4096) if d[i:i + 4096] not in (b"\xa1" * 4096, b"\xa2" * 4096)]
-if bad:
-    print("blocks at", bad[:8], "hold", d[bad[0]:bad[0] + 4].hex(), file=sys.stderr)
-    sys.exit(1)
-PY
+sectors_overlap "$old" "$new_b" || fail "b did not get any of a's old blocks"
+blocks_of /tmp/read $((4 * MiB)) a1 a2 || fail "the buffered read returned bytes that are neither a's old nor a's new contents"
 echo 3 > /proc/sys/vm/drop_caches
 cmp "$MNT/a" /tmp/a2 || fail "a after the overwrite"
 cmp "$MNT/b" /tmp/bb || fail "b"
