@@ -1015,6 +1015,7 @@ static void ferrofs_dio_read_end_io(struct bio *bio)
 static void ferrofs_dio_read_submit(const struct iomap_iter *iter, struct bio *bio, loff_t file_offset)
 {
 	struct ferrofs_dio_read_bio *rb = container_of(bio, struct ferrofs_dio_read_bio, bio);
+
 	/* Nested in the pass's read side, so no grace period ends between the two. */
 	rb->srcu_idx = srcu_down_read(&ferrofs_dio_read_srcu);
 	bio->bi_end_io = ferrofs_dio_read_end_io;
