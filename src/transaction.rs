@@ -628,7 +628,7 @@ pub(crate) fn commit(sb: &SuperBlock<FerroFs>) -> Result {
     // Usually over by now (the commit's writes took longer). No lock is held but the commit
     // lock, which no direct read takes.
     grace.wait();
-    // Blocks a buffered read may still be reading stay allocated (see `ordered::drop_read_hold`).
+    // Blocks a buffered read may still be reading stay allocated (see `ordered::end_read_hold`).
     {
         let _nofs = NoFsScope::enter();
         info.tree.lock().hold_back(pinned.as_mut_slice());

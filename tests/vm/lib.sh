@@ -176,10 +176,12 @@ if bad:
     sys.exit(1)
 PY
 }
+# free_bytes: the bytes statfs says are available in $MNT.
+free_bytes() { echo $(( $(stat -f -c '%a * %S' "$MNT") )); }
 # fill_fs_leaving BYTES NAME: a file NAME in $MNT of whole MiB so that about BYTES stay free.
 fill_fs_leaving() {
     local free fillsz
-    free=$(( $(stat -f -c '%a * %S' "$MNT") ))
+    free=$(free_bytes)
     fillsz=$(( (free - $1) / 1048576 ))
     [ "$fillsz" -gt 0 ] || fail "no room for the filler ($free bytes free)"
     expect dd if=/dev/zero of="$MNT/$2" bs=1M count="$fillsz" oflag=direct status=none

@@ -23,7 +23,6 @@ PAR=/sys/module/ferrofs/parameters
 for p in read_map_delay_ms read_map_delayed dio_write_end_delay_ms dio_write_end_delayed dio_write_read_waits; do
     [ -f $PAR/$p ] || fail "no $p parameter"
 done
-free_bytes() { echo $(( $(stat -f -c '%a * %S' "$MNT") )); }
 reuse_setup
 free0=$(free_bytes)
 
